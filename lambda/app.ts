@@ -1,0 +1,113 @@
+/**
+ * Composition root: turns a {@link RuntimeConfig} into a handler by choosing the implementation
+ * behind each seam (signer: KMS or local key; credentials: Secrets Manager or static; cache;
+ * clock; telemetry). Tests, the local server and benchmarks pass overrides for any of them.
+ */
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type Clock, systemClock } from './clock.js';
+import type { RuntimeConfig } from './config/runtime.js';
+import { secretsManagerCredentials, staticCredentials } from './credentials.js';
+import { createHandler, type Handler } from './handler.js';
+import { KmsSigner } from './signer/kms.js';
+import { LocalKeySigner, loadOrCreateKeyFile } from './signer/local.js';
+import type { PublicSigningJwk, Signer } from './signer/signer.js';
+import { powertoolsTelemetry, type Telemetry } from './telemetry.js';
+import { type AppCredentials, type TokenClientOptions, TokenEndpointClient } from './token-client.js';
+import { ExchangingTokenService, type TokenService } from './token-service.js';
+
+/** Replacements for the default implementations. */
+export interface AppOverrides {
+  readonly kms?: KMSClient;
+  readonly secretsManager?: SecretsManagerClient;
+  readonly signer?: Signer;
+  readonly telemetry?: Telemetry;
+  readonly clock?: Clock;
+  readonly fetch?: typeof fetch;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** The assembled proxy. */
+export interface App {
+  readonly handler: Handler;
+  readonly signer: Signer;
+  readonly tokenClient: TokenEndpointClient;
+  readonly tokens: TokenService;
+  readonly jwks: () => Promise<readonly PublicSigningJwk[]>;
+  readonly telemetry: Telemetry;
+}
+
+/** Builds the signing key and the keys to publish (the signing one first). */
+export async function buildSigners(
+  config: Pick<RuntimeConfig, 'profile' | 'signing'>,
+  overrides: AppOverrides,
+): Promise<{ signer: Signer; published: readonly Signer[] }> {
+  if (overrides.signer) return { signer: overrides.signer, published: [overrides.signer] };
+  const kidPrefix = config.profile.name;
+  if (config.signing.kind === 'local') {
+    const { key } = await loadOrCreateKeyFile(config.signing.keyFile);
+    const signer = new LocalKeySigner(key, kidPrefix);
+    return { signer, published: [signer] };
+  }
+  const client = overrides.kms ?? new KMSClient({});
+  const published = config.signing.publishedKeyIds.map(
+    (keyId) => new KmsSigner({ client, keyId, kidPrefix }),
+  );
+  return { signer: published[0] as Signer, published };
+}
+
+/** The public JWKS of a set of signers, without duplicate `kid`s. */
+export function publishedJwks(signers: readonly Signer[]): () => Promise<readonly PublicSigningJwk[]> {
+  return async () => {
+    const keys = await Promise.all(signers.map((s) => s.publicJwk()));
+    return keys.filter((key, i) => keys.findIndex((k) => k.kid === key.kid) === i);
+  };
+}
+
+function buildCredentials(config: RuntimeConfig, overrides: AppOverrides): () => Promise<AppCredentials> {
+  if (config.credentials.kind === 'static') return staticCredentials(config.credentials);
+  return secretsManagerCredentials(
+    overrides.secretsManager ?? new SecretsManagerClient({}),
+    config.credentials.secretId,
+  );
+}
+
+/**
+ * Assembles the proxy for a configuration.
+ *
+ * @param extraClientOptions - token client settings beyond the configuration (tests use this for
+ *   the doctor hook and short timeouts).
+ */
+export async function buildApp(
+  config: RuntimeConfig,
+  overrides: AppOverrides = {},
+  extraClientOptions: Partial<TokenClientOptions> = {},
+): Promise<App> {
+  const clock = overrides.clock ?? systemClock;
+  const telemetry = overrides.telemetry ?? powertoolsTelemetry(config.profile.name);
+  const { signer, published } = await buildSigners(config, overrides);
+  const tokenClient = new TokenEndpointClient({
+    tokenUrl: config.profile.tokenUrl,
+    signer,
+    clock,
+    credentials: buildCredentials(config, overrides),
+    retry: config.retry,
+    fetch: overrides.fetch,
+    random: overrides.random,
+    sleep: overrides.sleep,
+    ...extraClientOptions,
+  });
+  const jwks = publishedJwks(published);
+  const tokens = new ExchangingTokenService(tokenClient);
+  const handler = createHandler({
+    environment: config.profile.name,
+    cis2Issuer: config.cis2Issuer,
+    enforceIssuer: config.enforceIssuer,
+    tokens,
+    jwks,
+    telemetry,
+    clock,
+  });
+  return { handler, signer, tokenClient, tokens, jwks, telemetry };
+}

@@ -1,0 +1,116 @@
+/**
+ * Runtime configuration, read from environment variables once per container and validated up
+ * front: a missing or wrong setting stops the proxy from starting, with a message naming it.
+ */
+import type { RetryPolicy } from '../token-client.js';
+import { ConfigError, type EnvironmentProfile, environmentProfile } from './environments.js';
+
+/** Where the signing key lives. */
+export type SigningConfig =
+  | { readonly kind: 'kms'; readonly keyId: string; readonly publishedKeyIds: readonly string[] }
+  | { readonly kind: 'local'; readonly keyFile: string };
+
+/** Where the app's API key and client secret come from. */
+export type CredentialsConfig =
+  | { readonly kind: 'secret'; readonly secretId: string }
+  | { readonly kind: 'static'; readonly apiKey: string; readonly clientSecret: string };
+
+/** Everything the runtime needs to know, validated. */
+export interface RuntimeConfig {
+  readonly profile: EnvironmentProfile;
+  readonly signing: SigningConfig;
+  readonly credentials: CredentialsConfig;
+  /** DynamoDB table of the shared cache tier; absent turns the shared tier off. */
+  readonly cacheTable?: string;
+  /** Whether caching is on at all (`CACHE=off` turns it off, for contrast runs and debugging). */
+  readonly cacheEnabled: boolean;
+  /** Seconds of life an access token must have left to be served from cache. */
+  readonly cacheMarginS: number;
+  /** Whether subject tokens from another CIS2 issuer are refused before calling NHS. */
+  readonly enforceIssuer: boolean;
+  readonly cis2Issuer: string;
+  readonly retry: Partial<RetryPolicy>;
+}
+
+/** Default local signing key location (git-ignored). */
+export const DEFAULT_LOCAL_KEY_FILE = '.local/signing-key.pem';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function positiveInt(env: Env, name: string, fallback?: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new ConfigError(`${name} must be a non-negative integer, got '${raw}'`);
+  return n;
+}
+
+function signingConfig(env: Env, profile: EnvironmentProfile): SigningConfig {
+  const keyId = env.SIGNING_KEY_ID;
+  if (keyId) {
+    const others = (env.PUBLISHED_KEY_IDS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    return { kind: 'kms', keyId, publishedKeyIds: [...new Set([keyId, ...others])] };
+  }
+  if (!profile.allowLocalKey) {
+    if (env.LOCAL_KEY_FILE) {
+      throw new ConfigError(`LOCAL_KEY_FILE is refused in ${profile.name}: set SIGNING_KEY_ID to a KMS key`);
+    }
+    throw new ConfigError(
+      `SIGNING_KEY_ID is not set: name the KMS key that signs client assertions in ${profile.name}`,
+    );
+  }
+  return { kind: 'local', keyFile: env.LOCAL_KEY_FILE || DEFAULT_LOCAL_KEY_FILE };
+}
+
+function credentialsConfig(env: Env, profile: EnvironmentProfile): CredentialsConfig {
+  if (env.SECRET_ID) return { kind: 'secret', secretId: env.SECRET_ID };
+  if (profile.allowLocalKey && env.API_KEY && env.CLIENT_SECRET) {
+    return { kind: 'static', apiKey: env.API_KEY, clientSecret: env.CLIENT_SECRET };
+  }
+  throw new ConfigError(
+    `SECRET_ID is not set: name the Secrets Manager secret holding {"api_key", "client_secret"} for ${profile.name}` +
+      (profile.allowLocalKey ? ' (or set API_KEY and CLIENT_SECRET for local runs)' : ''),
+  );
+}
+
+/**
+ * Reads and validates only what publishing the JWKS needs: the environment and the keys.
+ *
+ * @throws {@link ConfigError} naming the first missing or invalid setting.
+ */
+export function loadSigningOnlyConfig(env: Env): Pick<RuntimeConfig, 'profile' | 'signing'> {
+  const profile = environmentProfile(env.ENVIRONMENT, positiveInt(env, 'EMULATOR_PORT'));
+  return { profile, signing: signingConfig(env, profile) };
+}
+
+/**
+ * Reads and validates the runtime configuration.
+ *
+ * @throws {@link ConfigError} naming the first missing or invalid setting.
+ */
+export function loadRuntimeConfig(env: Env): RuntimeConfig {
+  const { profile, signing } = loadSigningOnlyConfig(env);
+  const cache = env.CACHE ?? 'on';
+  if (cache !== 'on' && cache !== 'off') throw new ConfigError(`CACHE must be 'on' or 'off', got '${cache}'`);
+  return {
+    profile,
+    signing,
+    credentials: credentialsConfig(env, profile),
+    cacheTable: env.CACHE_TABLE || undefined,
+    cacheEnabled: cache === 'on',
+    cacheMarginS: positiveInt(env, 'CACHE_MARGIN_S', 60) as number,
+    // The real CIS2 issuers are not confirmed against live discovery, so only a configured or
+    // emulated issuer is enforced before calling NHS; NHS enforces its own in every case.
+    enforceIssuer: Boolean(env.CIS2_ISSUER) || profile.name === 'local',
+    cis2Issuer: env.CIS2_ISSUER || profile.cis2Issuer,
+    retry: {
+      maxAttempts: positiveInt(env, 'TOKEN_MAX_ATTEMPTS'),
+      attemptTimeoutMs: positiveInt(env, 'TOKEN_ATTEMPT_TIMEOUT_MS'),
+      deadlineMs: positiveInt(env, 'TOKEN_DEADLINE_MS'),
+    },
+  };
+}

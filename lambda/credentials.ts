@@ -1,0 +1,78 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ProxyError } from './errors.js';
+import type { AppCredentials } from './token-client.js';
+
+/** Secrets Manager errors that mean the secret itself is wrong, not that the service is down. */
+const PERMANENT_SECRET_ERRORS = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'DecryptionFailure',
+  'InvalidRequestException',
+  'InvalidParameterException',
+]);
+
+/**
+ * Parses the secret's JSON `{"api_key": "...", "client_secret": "..."}`.
+ *
+ * @throws {@link ProxyError} `config_error` naming the missing field (never echoing the value).
+ */
+export function parseCredentialsSecret(secretId: string, text: string | undefined): AppCredentials {
+  let value: unknown;
+  try {
+    value = JSON.parse(text ?? '');
+  } catch {
+    throw new ProxyError(
+      'config_error',
+      `secret ${secretId} is not JSON; expected {"api_key": ..., "client_secret": ...}`,
+    );
+  }
+  const record = (value ?? {}) as Record<string, unknown>;
+  for (const field of ['api_key', 'client_secret']) {
+    if (typeof record[field] !== 'string' || !record[field]) {
+      throw new ProxyError('config_error', `secret ${secretId} has no non-empty string field '${field}'`);
+    }
+  }
+  return { apiKey: record.api_key as string, clientSecret: record.client_secret as string };
+}
+
+/**
+ * Reads the app credentials from Secrets Manager once per container and keeps them; a failed
+ * read is not kept, so the next request tries again.
+ */
+export function secretsManagerCredentials(
+  client: SecretsManagerClient,
+  secretId: string,
+): () => Promise<AppCredentials> {
+  let cached: Promise<AppCredentials> | undefined;
+  const load = async (): Promise<AppCredentials> => {
+    let secretString: string | undefined;
+    try {
+      secretString = (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    } catch (err) {
+      const name = err instanceof Error ? err.name : 'UnknownError';
+      throw PERMANENT_SECRET_ERRORS.has(name)
+        ? new ProxyError(
+            'config_error',
+            `secret ${secretId} cannot be read (${name}): check it exists and this function may read it`,
+            { cause: err },
+          )
+        : new ProxyError('secrets_unavailable', `Secrets Manager is unavailable (${name}); retry later`, {
+            cause: err,
+          });
+    }
+    return parseCredentialsSecret(secretId, secretString);
+  };
+  return () => {
+    cached ??= load().catch((err: unknown) => {
+      cached = undefined;
+      throw err;
+    });
+    return cached;
+  };
+}
+
+/** Credentials given directly (local runs and tests). */
+export function staticCredentials(credentials: AppCredentials): () => Promise<AppCredentials> {
+  const value = Promise.resolve(credentials);
+  return () => value;
+}

@@ -1,0 +1,98 @@
+/**
+ * Typed errors of the proxy. Every failure a caller can see has a stable `code` (the `error`
+ * field of the JSON response), an HTTP status, and, when NHS answered, the NHS `message_id` and
+ * the upstream status, `error` and `error_description`, so a support ticket can cite them.
+ *
+ * Messages are written by us and never contain a token, an assertion or a secret.
+ */
+
+/** Stable error codes returned to callers, with the HTTP status each maps to. */
+export const ERROR_STATUS = {
+  /** The request body or headers are not what `POST /token` expects. */
+  invalid_request: 400,
+  /** `subject_token` is not a compact JWS with a usable payload. */
+  invalid_subject_token: 400,
+  /** `subject_token` expired before we could exchange it. */
+  subject_token_expired: 401,
+  /** NHS rejected the subject token (wrong issuer, signature, assurance level...). Status mirrors NHS. */
+  subject_token_rejected: 401,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  method_not_allowed: 405,
+  not_found: 404,
+  /** NHS refused a refresh token (used, expired or revoked); a fresh exchange is needed. */
+  refresh_rejected: 401,
+  /** NHS rejected this proxy's own client authentication: an operator must fix configuration. */
+  client_rejected: 500,
+  /** NHS answered 5xx or could not be reached, after retries. */
+  nhs_unavailable: 502,
+  /** NHS answered 200 with a body that is not a token response, after retries. */
+  nhs_bad_response: 502,
+  /** NHS kept rate limiting us (429) until retries ran out. */
+  nhs_rate_limited: 503,
+  /** The overall deadline passed before NHS answered. */
+  nhs_timeout: 504,
+  /** KMS is throttling or unavailable; retrying later can succeed. */
+  signer_unavailable: 503,
+  /** KMS refused to sign (access denied, key disabled or wrong type): an operator must act. */
+  signer_misconfigured: 500,
+  /** Secrets Manager could not be read; retrying later can succeed. */
+  secrets_unavailable: 503,
+  /** A setting or secret is missing or wrong: an operator must act. */
+  config_error: 500,
+  internal_error: 500,
+} as const;
+
+/** A stable error code (the `error` field of the proxy's JSON error responses). */
+export type ProxyErrorCode = keyof typeof ERROR_STATUS;
+
+/** What NHS said, when it said something. */
+export interface UpstreamDetail {
+  readonly status: number;
+  readonly error?: string;
+  readonly error_description?: string;
+}
+
+/** Options of a {@link ProxyError}. */
+export interface ProxyErrorOptions {
+  readonly cause?: unknown;
+  /** HTTP status to return instead of the code's default (used to mirror NHS 400 vs 401). */
+  readonly status?: number;
+  readonly messageId?: string;
+  readonly upstream?: UpstreamDetail;
+  /** Seconds after which the caller may retry, sent as `Retry-After`. */
+  readonly retryAfterS?: number;
+  /** Assertion doctor finding codes for an assertion NHS rejected (codes only, never the assertion). */
+  readonly findings?: readonly string[];
+}
+
+/** The one error type the proxy raises on purpose. */
+export class ProxyError extends Error {
+  readonly code: ProxyErrorCode;
+  readonly status: number;
+  readonly messageId?: string;
+  readonly upstream?: UpstreamDetail;
+  readonly retryAfterS?: number;
+  readonly findings?: readonly string[];
+
+  constructor(code: ProxyErrorCode, message: string, options: ProxyErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ProxyError';
+    this.code = code;
+    this.status = options.status ?? ERROR_STATUS[code];
+    this.messageId = options.messageId;
+    this.upstream = options.upstream;
+    this.retryAfterS = options.retryAfterS;
+    this.findings = options.findings;
+  }
+
+  /** Whether retrying the same request later may succeed (5xx other than misconfiguration). */
+  get transient(): boolean {
+    return this.status >= 502 || this.code === 'nhs_unavailable';
+  }
+}
+
+/** Narrows an unknown thrown value to a {@link ProxyError}. */
+export function isProxyError(value: unknown): value is ProxyError {
+  return value instanceof ProxyError;
+}

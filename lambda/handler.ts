@@ -1,0 +1,202 @@
+/**
+ * The API Gateway (REST, proxy integration) handler: routes, the `POST /token` flow
+ * (validate → token service → response), one log line per token request, and the mapping of
+ * every failure to a JSON error with a stable code. Nothing escapes it as an exception.
+ */
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { Clock } from './clock.js';
+import { isProxyError, ProxyError } from './errors.js';
+import { correlationIdOf, parseTokenRequest } from './request.js';
+import type { PublicSigningJwk } from './signer/signer.js';
+import { METRIC, type Telemetry } from './telemetry.js';
+import type { TokenService } from './token-service.js';
+import { newTrace, type Trace } from './trace.js';
+
+/** What the handler needs, passed in by the composition root (lambda/app.ts). */
+export interface HandlerDeps {
+  readonly environment: string;
+  readonly cis2Issuer: string;
+  readonly enforceIssuer: boolean;
+  readonly tokens: TokenService;
+  /** Public keys to publish: the signing key first, then keys kept for rotation. */
+  readonly jwks: () => Promise<readonly PublicSigningJwk[]>;
+  readonly telemetry: Telemetry;
+  readonly clock: Clock;
+  readonly generateId?: () => string;
+}
+
+/** An API Gateway proxy event, reduced to what the handler reads. */
+export type ProxyEvent = Pick<
+  APIGatewayProxyEvent,
+  'httpMethod' | 'path' | 'headers' | 'body' | 'isBase64Encoded'
+>;
+
+/** The Lambda handler signature. */
+export type Handler = (event: ProxyEvent) => Promise<APIGatewayProxyResult>;
+
+const ROUTES: Record<string, string> = { '/token': 'POST', '/jwks.json': 'GET', '/health': 'GET' };
+
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
+
+/** A JSON response that no cache keeps unless `headers` say otherwise. */
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return { statusCode: status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** The JSON error body: stable code, what to do, and the NHS identifiers when NHS answered. */
+export function errorResponse(
+  error: ProxyError,
+  correlationId: string,
+  extraHeaders: Record<string, string> = {},
+): APIGatewayProxyResult {
+  const headers: Record<string, string> = { ...extraHeaders, 'x-correlation-id': correlationId };
+  if (error.retryAfterS !== undefined) headers['retry-after'] = String(error.retryAfterS);
+  return json(
+    error.status,
+    {
+      error: error.code,
+      error_description: error.message,
+      correlation_id: correlationId,
+      message_id: error.messageId,
+      upstream: error.upstream,
+      findings: error.findings?.length ? error.findings : undefined,
+    },
+    headers,
+  );
+}
+
+/** Turns anything thrown into a ProxyError without copying its message (it may quote a body). */
+function asProxyError(err: unknown): ProxyError {
+  if (isProxyError(err)) return err;
+  return new ProxyError(
+    'internal_error',
+    'unexpected internal error; quote the correlation_id to the operators',
+    {
+      cause: err,
+    },
+  );
+}
+
+/** Builds the handler. */
+export function createHandler(deps: HandlerDeps): Handler {
+  const { telemetry, clock } = deps;
+  const generateId = deps.generateId ?? randomUUID;
+
+  /** Writes the request's one log line and its metrics, whatever the outcome. */
+  function record(trace: Trace, failed: ProxyError | undefined, startedAt: number): void {
+    const durationMs = performance.now() - startedAt;
+    const { metrics } = telemetry;
+    metrics.latency(METRIC.latencyTotal, durationMs);
+    if (trace.kmsMs > 0) metrics.latency(METRIC.latencyKmsSign, trace.kmsMs);
+    if (trace.attempts > 0) {
+      metrics.latency(METRIC.latencyUpstream, trace.upstreamMs);
+      metrics.count(trace.grant === 'refresh_token' ? METRIC.upstreamRefresh : METRIC.upstreamExchange);
+      if (trace.attempts > 1) metrics.count(METRIC.upstreamRetry, trace.attempts - 1);
+    }
+    if (!failed) metrics.count(METRIC.requestSucceeded);
+    else if (failed.status < 500) metrics.count(METRIC.clientError);
+    else metrics.count(METRIC.requestFailed);
+    if (failed && /^(nhs_|client_rejected)/.test(failed.code)) metrics.count(METRIC.upstreamFailure);
+    if (failed && /^(signer_|secrets_|config_)/.test(failed.code)) metrics.count(METRIC.dependencyFailure);
+    const fields = {
+      correlation_id: trace.correlationId,
+      outcome: failed ? 'failure' : 'success',
+      status: failed ? failed.status : 200,
+      error_code: failed?.code,
+      error_description: failed?.message,
+      cause: failed?.cause instanceof Error ? failed.cause.name : undefined,
+      grant: trace.grant,
+      cache: trace.cache,
+      kid: trace.kid,
+      jti: trace.jti,
+      jtis: trace.jtis.length > 1 ? trace.jtis : undefined,
+      attempts: trace.attempts,
+      upstream_status: trace.upstreamStatus,
+      upstream_error: trace.upstreamError,
+      upstream_error_description: trace.upstreamErrorDescription,
+      message_id: failed?.messageId ?? trace.messageId,
+      findings: failed?.findings,
+      duration_ms: round(durationMs),
+      kms_ms: round(trace.kmsMs),
+      upstream_ms: round(trace.upstreamMs),
+    };
+    if (!failed) telemetry.log.info('token_request', fields);
+    else if (failed.status < 500) telemetry.log.warn('token_request', fields);
+    else telemetry.log.error('token_request', fields);
+    metrics.flush();
+  }
+
+  async function token(event: ProxyEvent, trace: Trace): Promise<APIGatewayProxyResult> {
+    const request = parseTokenRequest(event, {
+      nowMs: clock.now(),
+      cis2Issuer: deps.cis2Issuer,
+      enforceIssuer: deps.enforceIssuer,
+    });
+    const issued = await deps.tokens.getToken(request, trace);
+    const now = clock.now();
+    return json(
+      200,
+      {
+        access_token: issued.accessToken,
+        token_type: issued.tokenType,
+        expires_in: Math.max(0, Math.floor((issued.expiresAt - now) / 1000)),
+        expires_at: Math.floor(issued.expiresAt / 1000),
+        issued_token_type: issued.issuedTokenType,
+      },
+      { 'x-correlation-id': trace.correlationId, pragma: 'no-cache' },
+    );
+  }
+
+  return async function handle(event: ProxyEvent): Promise<APIGatewayProxyResult> {
+    const startedAt = performance.now();
+    let correlationId = generateId();
+    try {
+      correlationId = correlationIdOf(event, () => correlationId);
+      const path = (event.path ?? '/').replace(/\/+$/, '') || '/';
+      const allowed = ROUTES[path];
+      if (!allowed)
+        throw new ProxyError('not_found', `no route ${path}; use POST /token, GET /jwks.json or GET /health`);
+      if (event.httpMethod !== allowed) {
+        const error = new ProxyError('method_not_allowed', `${path} only accepts ${allowed}`);
+        return errorResponse(error, correlationId, { allow: allowed });
+      }
+      if (path === '/jwks.json') {
+        return json(200, { keys: await deps.jwks() }, { 'cache-control': 'public, max-age=300' });
+      }
+      if (path === '/health') {
+        const keys = await deps.jwks();
+        return json(200, { status: 'ready', environment: deps.environment, kid: keys[0]?.kid });
+      }
+      const trace = newTrace(correlationId);
+      try {
+        const response = await token(event, trace);
+        record(trace, undefined, startedAt);
+        return response;
+      } catch (err) {
+        const error = asProxyError(err);
+        record(trace, error, startedAt);
+        return errorResponse(error, correlationId);
+      }
+    } catch (err) {
+      const error = asProxyError(err);
+      if (error.status >= 500) {
+        telemetry.log.error('request_failed', {
+          correlation_id: correlationId,
+          error_code: error.code,
+          error_description: error.message,
+          cause: error.cause instanceof Error ? error.cause.name : undefined,
+        });
+      }
+      return errorResponse(error, correlationId);
+    }
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,395 @@
+/**
+ * Client of the NHS API platform token endpoint: RFC 8693 token exchange of a CIS2 ID token,
+ * `client_credentials`, and `refresh_token`. It owns retries, timeouts and the mapping of every
+ * NHS answer to either a parsed token or a typed {@link ProxyError}.
+ */
+import { type AssertionParams, signClientAssertion } from './assertion.js';
+import type { Clock } from './clock.js';
+import { ProxyError, type UpstreamDetail } from './errors.js';
+import { URN } from './nhs/platform.js';
+import type { Signer } from './signer/signer.js';
+import type { Trace } from './trace.js';
+
+/** The app's credentials at the platform. */
+export interface AppCredentials {
+  readonly apiKey: string;
+  readonly clientSecret: string;
+}
+
+/** A successful token endpoint answer, numbers parsed from the platform's strings. */
+export interface TokenResponse {
+  readonly accessToken: string;
+  readonly tokenType: string;
+  readonly expiresInS: number;
+  readonly issuedTokenType?: string;
+  readonly refreshToken?: string;
+  readonly refreshTokenExpiresInS?: number;
+  readonly refreshCount?: number;
+  /** Our clock when the answer arrived: expiry is computed from this, not from NHS. */
+  readonly receivedAt: number;
+}
+
+/** Retry and timeout policy. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  readonly maxAttempts: number;
+  /** Per-attempt timeout. */
+  readonly attemptTimeoutMs: number;
+  /** Overall budget for one call, retries and backoff included; keep well inside API Gateway's 29 s. */
+  readonly deadlineMs: number;
+  /** Backoff before retry n is uniformly random in [0, min(maxBackoffMs, baseBackoffMs * 2^(n-1))]. */
+  readonly baseBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+/** Defaults: 3 attempts of at most 8 s each inside 20 s. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 3,
+  attemptTimeoutMs: 8_000,
+  deadlineMs: 20_000,
+  baseBackoffMs: 100,
+  maxBackoffMs: 2_000,
+};
+
+/** Dependencies and settings of a {@link TokenEndpointClient}. */
+export interface TokenClientOptions {
+  readonly tokenUrl: string;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  readonly credentials: () => Promise<AppCredentials>;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Lifetime of each assertion; see {@link AssertionParams.lifetimeS}. */
+  readonly assertionLifetimeS?: number;
+  readonly fetch?: typeof fetch;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called with an assertion NHS rejected with a 4xx, to name what is wrong with it. Returns
+   * finding codes (never the assertion), which go to the log line and the error response.
+   */
+  readonly diagnoseRejectedAssertion?: (assertion: string, apiKey: string) => Promise<readonly string[]>;
+}
+
+type Grant = NonNullable<Trace['grant']>;
+
+/** One attempt's outcome, before we decide whether to retry. */
+type AttemptOutcome =
+  | { kind: 'token'; token: TokenResponse }
+  | { kind: 'retryable'; error: ProxyError; retryAfterMs?: number }
+  | { kind: 'final'; error: ProxyError };
+
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Calls the token endpoint with bounded, jittered retries on network errors, 5xx, 429 and
+ * unparseable bodies, honouring `Retry-After`, never on other 4xx. Every attempt of a grant that
+ * authenticates with an assertion signs a new one with a fresh `jti`: the platform burns a `jti`
+ * before it checks anything else, so resending one can only fail.
+ */
+export class TokenEndpointClient {
+  private readonly policy: RetryPolicy;
+  private readonly fetch: typeof fetch;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: TokenClientOptions) {
+    const given = Object.entries(options.retry ?? {}).filter(([, v]) => v !== undefined);
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...Object.fromEntries(given) };
+    this.fetch = options.fetch ?? globalThis.fetch;
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? sleepMs;
+  }
+
+  /** Exchanges a CIS2 ID token for a user-restricted access token (RFC 8693). */
+  exchange(subjectToken: string, trace: Trace): Promise<TokenResponse> {
+    return this.call('token-exchange', trace, async () => ({
+      grant_type: URN.tokenExchange,
+      subject_token_type: URN.idToken,
+      subject_token: subjectToken,
+      ...(await this.assertionFields(trace)),
+    }));
+  }
+
+  /** Gets an application-restricted access token. */
+  clientCredentials(trace: Trace): Promise<TokenResponse> {
+    return this.call('client_credentials', trace, async () => ({
+      grant_type: 'client_credentials',
+      ...(await this.assertionFields(trace)),
+    }));
+  }
+
+  /** Redeems a single-use refresh token; authenticates with the client secret, no signature. */
+  refresh(refreshToken: string, trace: Trace): Promise<TokenResponse> {
+    return this.call('refresh_token', trace, async () => {
+      const { apiKey, clientSecret } = await this.options.credentials();
+      return {
+        grant_type: 'refresh_token',
+        client_id: apiKey,
+        client_secret: clientSecret,
+        refresh_token: refreshToken,
+      };
+    });
+  }
+
+  private async assertionFields(trace: Trace): Promise<Record<string, string>> {
+    const { apiKey } = await this.options.credentials();
+    const signed = await signClientAssertion(this.options.signer, this.options.clock, {
+      apiKey,
+      tokenUrl: this.options.tokenUrl,
+      lifetimeS: this.options.assertionLifetimeS,
+    });
+    trace.kid = signed.kid;
+    trace.jti = signed.jti;
+    trace.jtis.push(signed.jti);
+    trace.kmsMs += signed.signMs;
+    return { client_assertion_type: URN.clientAssertionType, client_assertion: signed.assertion };
+  }
+
+  private async call(
+    grant: Grant,
+    trace: Trace,
+    buildForm: () => Promise<Record<string, string>>,
+  ): Promise<TokenResponse> {
+    trace.grant = grant;
+    const deadline = performance.now() + this.policy.deadlineMs;
+    let last: ProxyError | undefined;
+    for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
+      if (deadline - performance.now() <= 0) break;
+      const form = await buildForm();
+      trace.attempts = attempt;
+      const timeoutMs = Math.min(this.policy.attemptTimeoutMs, Math.max(1, deadline - performance.now()));
+      const outcome = await this.attempt(grant, form, trace, timeoutMs);
+      if (outcome.kind === 'token') return outcome.token;
+      if (outcome.kind === 'final') throw await this.withFindings(outcome.error, grant, form);
+      last = outcome.error;
+      if (attempt === this.policy.maxAttempts) break;
+      const ceiling = Math.min(this.policy.maxBackoffMs, this.policy.baseBackoffMs * 2 ** (attempt - 1));
+      const wait = Math.max(outcome.retryAfterMs ?? 0, this.random() * ceiling);
+      // A Retry-After we cannot honour inside the deadline ends the call now, not at the deadline.
+      if (performance.now() + wait >= deadline) break;
+      await this.sleep(wait);
+    }
+    if (!last || performance.now() >= deadline) {
+      throw new ProxyError('nhs_timeout', 'NHS did not answer the token request before the deadline', {
+        messageId: trace.messageId,
+        upstream: last?.upstream,
+      });
+    }
+    throw last;
+  }
+
+  private async attempt(
+    grant: Grant,
+    form: Record<string, string>,
+    trace: Trace,
+    timeoutMs: number,
+  ): Promise<AttemptOutcome> {
+    const started = performance.now();
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetch(this.options.tokenUrl, {
+        method: 'POST',
+        // Exactly this media type: the platform answers 415 to anything else.
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          'x-correlation-id': trace.correlationId,
+        },
+        body: new URLSearchParams(form).toString(),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (err) {
+      trace.upstreamMs += performance.now() - started;
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      return {
+        kind: 'retryable',
+        error: timedOut
+          ? new ProxyError(
+              'nhs_timeout',
+              `NHS token endpoint did not answer within ${Math.round(timeoutMs)} ms`,
+              {
+                messageId: trace.messageId,
+              },
+            )
+          : new ProxyError(
+              'nhs_unavailable',
+              'NHS token endpoint could not be reached (connection failed or dropped)',
+              {
+                messageId: trace.messageId,
+              },
+            ),
+      };
+    }
+    trace.upstreamMs += performance.now() - started;
+    trace.upstreamStatus = response.status;
+    const body = parseJsonObject(text);
+    const messageId = typeof body?.message_id === 'string' ? body.message_id : undefined;
+    if (messageId) trace.messageId = messageId;
+    const upstream: UpstreamDetail = {
+      status: response.status,
+      error: typeof body?.error === 'string' ? body.error : undefined,
+      error_description: typeof body?.error_description === 'string' ? body.error_description : undefined,
+    };
+    trace.upstreamError = upstream.error;
+    trace.upstreamErrorDescription = upstream.error_description;
+
+    if (response.ok) {
+      const token = body && parseTokenResponse(body, this.options.clock.now());
+      if (token) return { kind: 'token', token };
+      return {
+        kind: 'retryable',
+        error: new ProxyError(
+          'nhs_bad_response',
+          `NHS answered ${response.status} without a valid token response body`,
+          {
+            messageId,
+            upstream,
+          },
+        ),
+      };
+    }
+    const options = { messageId: messageId ?? trace.messageId, upstream };
+    if (response.status === 429) {
+      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), this.options.clock.now());
+      return {
+        kind: 'retryable',
+        retryAfterMs,
+        error: new ProxyError('nhs_rate_limited', 'NHS is rate limiting token requests for this app (429)', {
+          ...options,
+          retryAfterS: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+        }),
+      };
+    }
+    if (response.status >= 500) {
+      return {
+        kind: 'retryable',
+        error: new ProxyError(
+          'nhs_unavailable',
+          `NHS token endpoint failed with ${response.status}`,
+          options,
+        ),
+      };
+    }
+    return { kind: 'final', error: classifyRejection(grant, upstream, options.messageId) };
+  }
+
+  private async withFindings(
+    error: ProxyError,
+    grant: Grant,
+    form: Record<string, string>,
+  ): Promise<ProxyError> {
+    const assertion = form.client_assertion;
+    if (
+      error.code !== 'client_rejected' ||
+      !assertion ||
+      !this.options.diagnoseRejectedAssertion ||
+      grant === 'refresh_token'
+    ) {
+      return error;
+    }
+    try {
+      const { apiKey } = await this.options.credentials();
+      const findings = await this.options.diagnoseRejectedAssertion(assertion, apiKey);
+      return new ProxyError(error.code, error.message, {
+        messageId: error.messageId,
+        upstream: error.upstream,
+        findings,
+      });
+    } catch {
+      // Diagnosis is a courtesy; the NHS answer stands on its own.
+      return error;
+    }
+  }
+}
+
+/**
+ * Decides who must act on a 4xx from NHS: the caller (their ID token was refused), the session
+ * (a refresh token was refused), or an operator (NHS refused this proxy's own client authentication).
+ */
+function classifyRejection(
+  grant: Grant,
+  upstream: UpstreamDetail,
+  messageId: string | undefined,
+): ProxyError {
+  const description = upstream.error_description ?? '';
+  const said = `NHS answered ${upstream.status} ${upstream.error ?? ''}: ${description || '(no description)'}`;
+  if (
+    grant === 'refresh_token' &&
+    (upstream.error === 'invalid_grant' || description.includes('refresh_token'))
+  ) {
+    return new ProxyError('refresh_rejected', `${said}. Present a fresh ID token.`, { messageId, upstream });
+  }
+  if (description.includes('subject_token')) {
+    return new ProxyError(
+      'subject_token_rejected',
+      `${said}. Obtain a new CIS2 ID token for this environment.`,
+      {
+        messageId,
+        upstream,
+        status: upstream.status === 401 ? 401 : 400,
+      },
+    );
+  }
+  if (upstream.error === 'unauthorized_client') {
+    return new ProxyError(
+      'subject_token_rejected',
+      `${said}. The user's authentication assurance level is not accepted for this app's products (e-RS needs AAL2 or AAL3).`,
+      { messageId, upstream, status: 403 },
+    );
+  }
+  return new ProxyError(
+    'client_rejected',
+    `${said}. NHS refused this proxy's client authentication: check the API key in the secret, the JWKS registered with NHS, and the signing key. Quote the message_id to NHS support.`,
+    { messageId, upstream },
+  );
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The platform sends numbers as strings (`"599"`); accept both, reject anything else. */
+function parseSeconds(value: unknown): number | undefined {
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d+$/.test(value)
+        ? Number(value)
+        : NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+function parseTokenResponse(body: Record<string, unknown>, receivedAt: number): TokenResponse | undefined {
+  const expiresInS = parseSeconds(body.expires_in);
+  if (typeof body.access_token !== 'string' || !body.access_token || expiresInS === undefined)
+    return undefined;
+  const refreshToken =
+    typeof body.refresh_token === 'string' && body.refresh_token ? body.refresh_token : undefined;
+  return {
+    accessToken: body.access_token,
+    tokenType: typeof body.token_type === 'string' ? body.token_type : 'Bearer',
+    expiresInS,
+    issuedTokenType: typeof body.issued_token_type === 'string' ? body.issued_token_type : undefined,
+    refreshToken,
+    refreshTokenExpiresInS: refreshToken ? parseSeconds(body.refresh_token_expires_in) : undefined,
+    refreshCount: parseSeconds(body.refresh_count),
+    receivedAt,
+  };
+}
+
+/** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from now. */
+export function parseRetryAfterMs(value: string | null, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}

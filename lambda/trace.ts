@@ -1,0 +1,29 @@
+/**
+ * The non-secret facts gathered while serving one request, filled in by each stage (cache, signer,
+ * token client) and written out as a single log line by the handler, whatever the outcome.
+ * Only identifiers and timings belong here: never a token, an assertion or a secret.
+ */
+export interface Trace {
+  correlationId: string;
+  grant?: 'token-exchange' | 'refresh_token' | 'client_credentials';
+  cache?: 'memory' | 'shared' | 'miss' | 'refresh' | 'bypass';
+  kid?: string;
+  /** `jti` of the last assertion sent; every attempt has its own. */
+  jti?: string;
+  jtis: string[];
+  attempts: number;
+  kmsMs: number;
+  upstreamMs: number;
+  upstreamStatus?: number;
+  upstreamError?: string;
+  upstreamErrorDescription?: string;
+  /** The NHS `message_id` of the last NHS response that carried one. */
+  messageId?: string;
+  /** Assertion doctor finding codes when NHS rejected our assertion. */
+  findings?: readonly string[];
+}
+
+/** A fresh trace for a request. */
+export function newTrace(correlationId: string): Trace {
+  return { correlationId, jtis: [], attempts: 0, kmsMs: 0, upstreamMs: 0 };
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../lambda/config/environments.js';
+import { loadRuntimeConfig } from '../../../lambda/config/runtime.js';
+
+const KMS = { SIGNING_KEY_ID: 'arn:aws:kms:eu-west-2:1:key/a', SECRET_ID: 'cis2-proxy/int' };
+
+describe('loadRuntimeConfig', () => {
+  it('reads an int deployment: KMS signing, secret, shared cache, platform token URL', () => {
+    const config = loadRuntimeConfig({
+      ENVIRONMENT: 'int',
+      ...KMS,
+      PUBLISHED_KEY_IDS: 'arn:aws:kms:eu-west-2:1:key/b, arn:aws:kms:eu-west-2:1:key/a',
+      CACHE_TABLE: 'tokens',
+    });
+    expect(config.profile.tokenUrl).toBe('https://int.api.service.nhs.uk/oauth2/token');
+    expect(config.signing).toEqual({
+      kind: 'kms',
+      keyId: KMS.SIGNING_KEY_ID,
+      publishedKeyIds: [KMS.SIGNING_KEY_ID, 'arn:aws:kms:eu-west-2:1:key/b'],
+    });
+    expect(config.credentials).toEqual({ kind: 'secret', secretId: KMS.SECRET_ID });
+    expect(config.cacheTable).toBe('tokens');
+    expect(config.cacheMarginS).toBe(60);
+    expect(config.enforceIssuer).toBe(false);
+  });
+
+  it('reads a local run: local key, static credentials, emulator URLs on the given port', () => {
+    const config = loadRuntimeConfig({
+      ENVIRONMENT: 'local',
+      EMULATOR_PORT: '4555',
+      API_KEY: 'k',
+      CLIENT_SECRET: 's',
+    });
+    expect(config.profile.tokenUrl).toBe('http://127.0.0.1:4555/oauth2/token');
+    expect(config.signing).toEqual({ kind: 'local', keyFile: '.local/signing-key.pem' });
+    expect(config.credentials).toEqual({ kind: 'static', apiKey: 'k', clientSecret: 's' });
+    expect(config.enforceIssuer).toBe(true);
+  });
+
+  it.each([
+    [{}, /No environment named/],
+    [
+      { ENVIRONMENT: 'staging' },
+      /Unknown environment 'staging': expected one of local, internal-dev, int, prod/,
+    ],
+    [{ ENVIRONMENT: 'prod', SECRET_ID: 's' }, /SIGNING_KEY_ID is not set/],
+    [{ ENVIRONMENT: 'prod', SECRET_ID: 's', LOCAL_KEY_FILE: 'k.pem' }, /LOCAL_KEY_FILE is refused in prod/],
+    [{ ENVIRONMENT: 'int', SIGNING_KEY_ID: 'k', API_KEY: 'a', CLIENT_SECRET: 'b' }, /SECRET_ID is not set/],
+    [{ ENVIRONMENT: 'int', ...KMS, CACHE_MARGIN_S: '-5' }, /CACHE_MARGIN_S must be a non-negative integer/],
+    [{ ENVIRONMENT: 'int', ...KMS, CACHE: 'maybe' }, /CACHE must be 'on' or 'off'/],
+  ])('refuses to start with %j', (env, message) => {
+    expect(() => loadRuntimeConfig(env)).toThrow(ConfigError);
+    expect(() => loadRuntimeConfig(env)).toThrow(message);
+  });
+});

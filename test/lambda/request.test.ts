@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { ProxyError } from '../../lambda/errors.js';
+import { b64url } from '../../lambda/jws.js';
+import { correlationIdOf, MAX_BODY_BYTES, parseTokenRequest } from '../../lambda/request.js';
+
+const ISSUER = 'http://127.0.0.1:3001/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare';
+const NOW = Date.UTC(2026, 10, 28, 12);
+const policy = { nowMs: NOW, cis2Issuer: ISSUER, enforceIssuer: true };
+
+function idToken(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): string {
+  const h = { alg: 'RS256', typ: 'JWT', kid: 'cis2', ...header };
+  const p = { iss: ISSUER, sub: '787807429511', aud: 'client', exp: NOW / 1000 + 600, ...claims };
+  return `${b64url(JSON.stringify(h))}.${b64url(JSON.stringify(p))}.c2ln`;
+}
+
+function event(body: unknown, headers: Record<string, string> = { 'Content-Type': 'application/json' }) {
+  return { headers, body: typeof body === 'string' ? body : JSON.stringify(body), isBase64Encoded: false };
+}
+
+function rejection(fn: () => unknown): ProxyError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ProxyError) return err;
+    throw err;
+  }
+  throw new Error('expected a ProxyError');
+}
+
+describe('parseTokenRequest', () => {
+  it('accepts a JSON body with a CIS2 ID token and reads its exp and sub', () => {
+    const token = idToken();
+    const request = parseTokenRequest(event({ subject_token: token }), policy);
+    expect(request).toEqual({
+      subjectToken: token,
+      subjectExpiresAt: NOW + 600_000,
+      subject: '787807429511',
+    });
+  });
+
+  it('accepts a base64-encoded body and a charset on the content type', () => {
+    const token = idToken();
+    const request = parseTokenRequest(
+      {
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: Buffer.from(JSON.stringify({ subject_token: token })).toString('base64'),
+        isBase64Encoded: true,
+      },
+      policy,
+    );
+    expect(request.subjectToken).toBe(token);
+  });
+
+  it.each([
+    ['an empty body', event(''), 'invalid_request', 400, 'empty'],
+    ['non-JSON', event('subject_token=abc'), 'invalid_request', 400, 'not valid JSON'],
+    ['a JSON array', event([1]), 'invalid_request', 400, 'JSON object'],
+    ['no subject_token', event({ id_token: 'x' }), 'invalid_request', 400, 'subject_token is missing'],
+    ['a non-string subject_token', event({ subject_token: 42 }), 'invalid_request', 400, 'must be a string'],
+    ['an empty subject_token', event({ subject_token: '' }), 'invalid_request', 400, 'empty'],
+    [
+      'an opaque token',
+      event({ subject_token: '9SrRLS-XxM65UGJRlXR_6lqf604' }),
+      'invalid_subject_token',
+      400,
+      'three',
+    ],
+    [
+      'a typographic dash',
+      event({ subject_token: `${idToken()}–` }),
+      'invalid_subject_token',
+      400,
+      'base64url',
+    ],
+    [
+      'a form content type',
+      event('{}', { 'content-type': 'application/x-www-form-urlencoded' }),
+      'unsupported_media_type',
+      415,
+      'application/json',
+    ],
+    ['a huge body', event('x'.repeat(MAX_BODY_BYTES + 1)), 'payload_too_large', 413, 'larger'],
+  ])('refuses %s', (_name, ev, code, status, words) => {
+    const error = rejection(() => parseTokenRequest(ev, policy));
+    expect(error.code).toBe(code);
+    expect(error.status).toBe(status);
+    expect(error.message).toContain(words);
+  });
+
+  it.each([
+    [
+      { exp: NOW / 1000 - 1 },
+      {},
+      'subject_token_expired',
+      "Invalid 'exp' claim in subject_token JWT - JWT has expired",
+    ],
+    [{ exp: null }, {}, 'invalid_subject_token', "Missing 'exp' claim in subject_token JWT"],
+    [
+      { exp: '9999999999' },
+      {},
+      'invalid_subject_token',
+      "Invalid 'exp' claim in subject_token JWT - must be an integer",
+    ],
+    [{}, { kid: null }, 'invalid_subject_token', "Missing 'kid' header in subject_token JWT"],
+    [
+      {},
+      { typ: 'at+jwt' },
+      'invalid_subject_token',
+      "Invalid 'typ' header in subject_token JWT - must be 'JWT'",
+    ],
+    [
+      { iss: 'https://dep.example' },
+      {},
+      'invalid_subject_token',
+      "Missing or non-matching 'iss' claim in subject_token JWT",
+    ],
+    [{ aud: null }, {}, 'invalid_subject_token', "Missing 'aud' claim in subject_token JWT"],
+  ])('refuses what NHS would refuse: %j %j', (claims, header, code, description) => {
+    const token = idToken(claims, header);
+    const error = rejection(() => parseTokenRequest(event({ subject_token: token }), policy));
+    expect(error.code).toBe(code);
+    expect(error.message).toContain(description);
+    expect(error.message).not.toContain(token);
+  });
+
+  it('lets another issuer through when the issuer is not enforced', () => {
+    const token = idToken({ iss: 'https://am.nhsint.auth-ptl.cis2.spineservices.nhs.uk:443/other' });
+    expect(
+      parseTokenRequest(event({ subject_token: token }), { ...policy, enforceIssuer: false }).subjectToken,
+    ).toBe(token);
+  });
+});
+
+describe('correlationIdOf', () => {
+  it('keeps a given id, generates one when absent, and refuses control characters', () => {
+    expect(correlationIdOf({ headers: { 'X-Correlation-ID': 'abc-123' } }, () => 'new')).toBe('abc-123');
+    expect(correlationIdOf({ headers: {} }, () => 'new')).toBe('new');
+    expect(
+      rejection(() => correlationIdOf({ headers: { 'x-correlation-id': 'a\nb' } }, () => 'new')).code,
+    ).toBe('invalid_request');
+  });
+});
