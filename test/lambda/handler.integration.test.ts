@@ -178,7 +178,7 @@ describe('POST /token against the emulator', () => {
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({
       error: 'subject_token_rejected',
-      upstream: { status: 401, ...PLATFORM_ERRORS.unauthorizedClient },
+      upstream: PLATFORM_ERRORS.unauthorizedClient,
       message_id: h.emulator.records()[0]?.messageId,
     });
   });
@@ -238,7 +238,7 @@ describe('POST /token when NHS rejects the client assertion', () => {
       expect(res.body).toMatchObject({
         error: 'client_rejected',
         message_id: records[0]?.messageId,
-        upstream: { status: 401, ...PLATFORM_ERRORS.assertionKidUnknown },
+        upstream: PLATFORM_ERRORS.assertionKidUnknown,
       });
       expect(String(res.body.error_description)).toContain('JWKS registered with NHS');
       expect(lastLog(h).fields).toMatchObject({
