@@ -43,6 +43,8 @@ export interface Harness {
   readonly app: App;
   readonly server: LocalServer;
   readonly kms: ReturnType<typeof mockKms>['kms'];
+  /** A KMS client answered by the mock, for signing outside the proxy. */
+  readonly kmsClient: ReturnType<typeof mockKms>['client'];
   readonly kmsKey: FakeKmsKey;
   readonly telemetry: ReturnType<typeof memoryTelemetry>;
   /** Every client assertion the proxy sent, in order (secrets: registered with the leak guard). */
@@ -114,6 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     app,
     server,
     kms,
+    kmsClient: client,
     kmsKey,
     telemetry,
     assertions,

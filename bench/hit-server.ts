@@ -1,0 +1,20 @@
+/**
+ * A child process for the throughput benchmark: the proxy served over HTTP on loopback with the
+ * emulator and the KMS mock, one user's token already cached. Prints `{url, body}` once ready.
+ */
+import { startHarness } from '../test/helpers/proxy-harness.js';
+import { benchTelemetry } from './common.js';
+
+const h = await startHarness({
+  env: { CACHE: 'on' },
+  overrides: { telemetry: benchTelemetry(), fetch: globalThis.fetch },
+});
+const body = JSON.stringify({ subject_token: await h.emulator.idToken() });
+const first = await fetch(`${h.server.url}/token`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body,
+});
+if (first.status !== 200) throw new Error(`priming exchange failed: ${first.status}`);
+console.log(JSON.stringify({ url: `${h.server.url}/token`, body }));
+process.on('SIGTERM', () => h.close().then(() => process.exit(0)));

@@ -1,0 +1,121 @@
+/**
+ * Miss overhead: a full token exchange through the real handler against the emulator with the
+ * KMS mock, minus the time measured inside the signer and around the HTTP round trip: our own
+ * work per exchange. The peer does the same exchange with oauth4webapi's generic token endpoint
+ * request and a client-auth function that signs the same way, timed the same way.
+ */
+import * as oauth from 'oauth4webapi';
+import { signClientAssertion } from '../lambda/assertion.js';
+import { systemClock } from '../lambda/clock.js';
+import { URN } from '../lambda/nhs/platform.js';
+import { KmsSigner } from '../lambda/signer/kms.js';
+import { HARNESS_API_KEY, startHarness } from '../test/helpers/proxy-harness.js';
+import { benchTelemetry, tokenEvent } from './common.js';
+import { round, type Summary, summarise } from './stats.js';
+
+/** Result of the miss benchmark. */
+export interface MissResult {
+  readonly ours: { total: Summary; overhead: Summary; kms: Summary; upstream: Summary };
+  readonly peer: { total: Summary; overhead: Summary };
+}
+
+/** Runs both sides `iterations` times after `warmup`, interleaved so drift hits both equally. */
+export async function benchMiss(iterations = 300, warmup = 50): Promise<MissResult> {
+  const telemetry = benchTelemetry();
+  const h = await startHarness({ env: { CACHE: 'off' }, overrides: { telemetry, fetch: globalThis.fetch } });
+  try {
+    const idToken = await h.emulator.idToken();
+    const event = tokenEvent(idToken);
+    const signer = new KmsSigner({ client: h.kmsClient, keyId: h.kmsKey.keyId, kidPrefix: 'local' });
+    const as: oauth.AuthorizationServer = { issuer: h.emulator.baseUrl, token_endpoint: h.emulator.tokenUrl };
+    const client: oauth.Client = { client_id: HARNESS_API_KEY };
+    let peerKms = 0;
+    let peerHttp = 0;
+    const clientAuth: oauth.ClientAuth = async (_as, _client, body) => {
+      const signed = await signClientAssertion(signer, systemClock, {
+        apiKey: HARNESS_API_KEY,
+        tokenUrl: h.emulator.tokenUrl,
+      });
+      peerKms += signed.signMs;
+      body.set('client_assertion_type', URN.clientAssertionType);
+      body.set('client_assertion', signed.assertion);
+    };
+    // oauth4webapi sends `;charset=UTF-8`, which the platform refuses with 415; fixed here so the peer can succeed.
+    const peerFetch = async (url: string, init: RequestInit) => {
+      const headers = new Headers(init.headers);
+      headers.set('content-type', 'application/x-www-form-urlencoded');
+      const t = performance.now();
+      const response = await fetch(url, { ...init, headers });
+      const text = await response.text();
+      peerHttp += performance.now() - t;
+      return new Response(text, { status: response.status, headers: response.headers });
+    };
+    const peerOnce = async () => {
+      const response = await oauth.genericTokenEndpointRequest(
+        as,
+        client,
+        clientAuth,
+        URN.tokenExchange,
+        {
+          subject_token_type: URN.idToken,
+          subject_token: idToken,
+        },
+        { [oauth.customFetch]: peerFetch as never, [oauth.allowInsecureRequests]: true },
+      );
+      return oauth.processGenericTokenEndpointResponse(as, client, response);
+    };
+
+    const ours = {
+      total: [] as number[],
+      overhead: [] as number[],
+      kms: [] as number[],
+      upstream: [] as number[],
+    };
+    const peer = { total: [] as number[], overhead: [] as number[] };
+    for (let i = 0; i < warmup + iterations; i++) {
+      let t = performance.now();
+      const res = await h.app.handler(event);
+      const total = performance.now() - t;
+      if (res.statusCode !== 200) throw new Error(`exchange failed: ${res.statusCode} ${res.body}`);
+      const { kms_ms: kms, upstream_ms: upstream } = telemetry.last.fields as {
+        kms_ms: number;
+        upstream_ms: number;
+      };
+
+      peerKms = 0;
+      peerHttp = 0;
+      t = performance.now();
+      await peerOnce();
+      const peerTotal = performance.now() - t;
+      if (i < warmup) continue;
+      ours.total.push(total);
+      ours.kms.push(kms);
+      ours.upstream.push(upstream);
+      ours.overhead.push(total - kms - upstream);
+      peer.total.push(peerTotal);
+      peer.overhead.push(peerTotal - peerKms - peerHttp);
+    }
+    return {
+      ours: {
+        total: summarise(ours.total),
+        overhead: summarise(ours.overhead),
+        kms: summarise(ours.kms),
+        upstream: summarise(ours.upstream),
+      },
+      peer: { total: summarise(peer.total), overhead: summarise(peer.overhead) },
+    };
+  } finally {
+    await h.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await benchMiss(100, 20);
+  console.log(
+    JSON.stringify({
+      ours: r.ours.overhead,
+      peer: r.peer.overhead,
+      ratio: round(r.ours.overhead.p50 / r.peer.overhead.p50),
+    }),
+  );
+}
