@@ -1,0 +1,43 @@
+/**
+ * The shared token cache: one DynamoDB table so every Lambda instance reuses a user's access and
+ * refresh token instead of exchanging again (the platform rate-limits exchanges per app).
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+
+/** The item operations the runtime performs, and nothing else (no Scan or Query). */
+export const CACHE_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+] as const;
+
+/** On-demand table keyed by `pk`, items expiring through the `expiresAt` TTL attribute (epoch seconds). */
+export class CacheTable extends Construct {
+  readonly table: TableV2;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.table = new TableV2(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Encrypted under the account's aws/dynamodb key, so key use shows up in CloudTrail.
+      encryption: TableEncryptionV2.awsManagedKey(),
+      // Only short-lived tokens live here and the proxy refills it on demand: deleting the stack
+      // should not leave user tokens behind in an orphaned table.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+
+  /** Grants `role` exactly {@link CACHE_TABLE_ACTIONS} on this table (no index, no stream). */
+  grantItemAccess(role: IRole): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: [...CACHE_TABLE_ACTIONS], resources: [this.table.tableArn] }),
+    );
+  }
+}

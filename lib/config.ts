@@ -1,0 +1,263 @@
+/**
+ * Typed, validated deploy configuration. Each environment is described under the cdk.json context key
+ * `environments` and selected with `-c env=<name>`; everything the stack varies per environment comes
+ * from here, so a typo fails `cdk synth` with a message naming the field instead of deploying a
+ * half-configured proxy.
+ */
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+
+/** Context key holding the per-environment settings. */
+export const ENVIRONMENTS_CONTEXT_KEY = 'environments';
+/** Context key naming the environment to synthesize (`-c env=int`). */
+export const ENV_CONTEXT_KEY = 'env';
+/** Principal shorthand for "IAM identities of the deploying account" (they still need an IAM policy). */
+export const THIS_ACCOUNT = 'this-account';
+
+/** Alarm thresholds; each alarm fires after `evaluationPeriods` consecutive 5-minute periods in breach. */
+export interface AlarmThresholds {
+  /** Failed share of token requests, in percent: `RequestFailed / (RequestSucceeded + RequestFailed)`. */
+  readonly failureRatePercent: number;
+  /** p99 of `LatencyTotal`, in milliseconds. */
+  readonly p99LatencyMs: number;
+  /** Lambda `Errors` (unhandled errors, timeouts) per period, either function. */
+  readonly lambdaErrors: number;
+  /** Lambda `Throttles` per period. */
+  readonly throttles: number;
+  /** `DependencyFailure` count per period (KMS, Secrets Manager or DynamoDB unavailable). */
+  readonly dependencyFailures: number;
+  /** Consecutive periods in breach before the alarm fires. */
+  readonly evaluationPeriods: number;
+}
+
+/** The settings of one deployment environment. */
+export interface DeployConfig {
+  /** Environment name; passed to the runtime as `ENVIRONMENT` and part of every resource name. */
+  readonly name: string;
+  /**
+   * Who may call the internal API: IAM role/user ARNs (allowed by the resource policy alone), account
+   * root ARNs or {@link THIS_ACCOUNT} (delegated: the caller's own IAM policy must also allow it).
+   */
+  readonly allowedPrincipals: readonly string[];
+  /** When set, the internal API is PRIVATE and only reachable through these interface VPC endpoints. */
+  readonly privateEndpoint?: { readonly vpcEndpointIds: readonly string[] };
+  /** Whether to create the DynamoDB table shared by all Lambda instances as a token cache. */
+  readonly sharedCache: boolean;
+  /** Logical KMS key slots; every slot is a key published in the JWKS. */
+  readonly keys: readonly string[];
+  /** The slot whose key signs client assertions; must be one of `keys`. */
+  readonly signingKey: string;
+  /** Retention of every log group; must be a CloudWatch Logs retention value. */
+  readonly logRetentionDays: RetentionDays;
+  /** `POWERTOOLS_LOG_LEVEL` of the functions. */
+  readonly logLevel: LogLevel;
+  /** Optional e-mail address subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
+  /** Optional reserved concurrency of the token function (also caps its blast radius). */
+  readonly reservedConcurrency?: number;
+  /**
+   * Create the account-wide API Gateway CloudWatch Logs role (needed once per account and region for
+   * stage execution logging). Leave false if another stack or the platform team manages it.
+   */
+  readonly apiGatewayAccountRole: boolean;
+  readonly alarms: AlarmThresholds;
+}
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+/** Log levels Powertools Logger accepts. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const NAME_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
+const SLOT_PATTERN = /^[a-z0-9]{1,12}$/;
+const IAM_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+const VPCE_PATTERN = /^vpce-[0-9a-f]{8,17}$/;
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const RETENTION_VALUES = new Set<number>(
+  Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'),
+);
+const ALARM_FIELDS = [
+  'failureRatePercent',
+  'p99LatencyMs',
+  'lambdaErrors',
+  'throttles',
+  'dependencyFailures',
+  'evaluationPeriods',
+] as const satisfies readonly (keyof AlarmThresholds)[];
+const KNOWN_FIELDS = new Set([
+  'allowedPrincipals',
+  'privateEndpoint',
+  'sharedCache',
+  'keys',
+  'signingKey',
+  'logRetentionDays',
+  'logLevel',
+  'alarmEmail',
+  'reservedConcurrency',
+  'apiGatewayAccountRole',
+  'alarms',
+]);
+
+/** Thrown when the deploy configuration is missing or invalid; the message names every bad field. */
+export class DeployConfigError extends Error {
+  override readonly name = 'DeployConfigError';
+}
+
+/**
+ * Reads `-c env=<name>` and `environments.<name>` from the construct tree's context and validates them.
+ *
+ * @param node - any node of the app (the context is inherited from the App).
+ * @returns the validated configuration of the selected environment.
+ * @throws {@link DeployConfigError} when no or an unknown environment is selected, or its settings are invalid.
+ */
+export function loadDeployConfig(node: Node): DeployConfig {
+  const environments = node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY) as unknown;
+  if (!isRecord(environments) || Object.keys(environments).length === 0) {
+    throw new DeployConfigError(`cdk.json context "${ENVIRONMENTS_CONTEXT_KEY}" is missing or empty.`);
+  }
+  const known = Object.keys(environments).sort().join(', ');
+  const name = node.tryGetContext(ENV_CONTEXT_KEY) as unknown;
+  if (typeof name !== 'string' || name === '') {
+    throw new DeployConfigError(
+      `No environment selected: pass -c ${ENV_CONTEXT_KEY}=<name>, one of: ${known}.`,
+    );
+  }
+  if (!Object.hasOwn(environments, name)) {
+    throw new DeployConfigError(`Unknown environment "${name}". Known environments: ${known}.`);
+  }
+  return parseDeployConfig(name, environments[name]);
+}
+
+/**
+ * Validates one environment's raw settings.
+ *
+ * @param name - the environment name (the key under `environments`).
+ * @param raw - the value found under `environments.<name>`.
+ * @returns the typed configuration, with defaults applied to optional fields.
+ * @throws {@link DeployConfigError} listing every invalid or missing field.
+ */
+export function parseDeployConfig(name: string, raw: unknown): DeployConfig {
+  const where = `environments.${name}`;
+  if (!NAME_PATTERN.test(name)) {
+    throw new DeployConfigError(
+      `Environment name "${name}" is invalid: use 1-20 lowercase letters, digits or '-', starting with a letter.`,
+    );
+  }
+  if (!isRecord(raw)) throw new DeployConfigError(`${where} must be an object.`);
+
+  const problems: string[] = [];
+  const fail = (field: string, expected: string) => problems.push(`${where}.${field}: ${expected}`);
+
+  for (const field of Object.keys(raw)) {
+    if (!KNOWN_FIELDS.has(field)) fail(field, `unknown field (known: ${[...KNOWN_FIELDS].join(', ')})`);
+  }
+
+  const allowedPrincipals = raw.allowedPrincipals;
+  if (!isNonEmptyStringArray(allowedPrincipals)) {
+    fail('allowedPrincipals', `required, a non-empty array of IAM role/user/root ARNs or "${THIS_ACCOUNT}"`);
+  } else {
+    for (const p of allowedPrincipals) {
+      if (p !== THIS_ACCOUNT && !IAM_ARN_PATTERN.test(p)) {
+        fail(
+          'allowedPrincipals',
+          `"${p}" is not an IAM role/user/root ARN (no wildcards) or "${THIS_ACCOUNT}"`,
+        );
+      }
+    }
+  }
+
+  let privateEndpoint: DeployConfig['privateEndpoint'];
+  if (raw.privateEndpoint !== undefined) {
+    const ids = isRecord(raw.privateEndpoint) ? raw.privateEndpoint.vpcEndpointIds : undefined;
+    if (!isNonEmptyStringArray(ids) || !ids.every((id) => VPCE_PATTERN.test(id))) {
+      fail(
+        'privateEndpoint.vpcEndpointIds',
+        'required with privateEndpoint, a non-empty array of "vpce-..." ids',
+      );
+    } else {
+      privateEndpoint = { vpcEndpointIds: ids };
+    }
+  }
+
+  if (typeof raw.sharedCache !== 'boolean') fail('sharedCache', 'required, true or false');
+
+  const keys = raw.keys;
+  if (!isNonEmptyStringArray(keys) || !keys.every((k) => SLOT_PATTERN.test(k))) {
+    fail('keys', 'required, a non-empty array of key slot names (1-12 lowercase letters or digits)');
+  } else if (new Set(keys).size !== keys.length) {
+    fail('keys', 'slot names must be unique');
+  }
+  if (typeof raw.signingKey !== 'string') {
+    fail('signingKey', 'required, the slot name of the key that signs');
+  } else if (Array.isArray(keys) && !keys.includes(raw.signingKey)) {
+    fail('signingKey', `"${raw.signingKey}" is not one of keys [${keys.join(', ')}]`);
+  }
+
+  if (typeof raw.logRetentionDays !== 'number' || !RETENTION_VALUES.has(raw.logRetentionDays)) {
+    fail('logRetentionDays', `required, one of ${[...RETENTION_VALUES].join(', ')}`);
+  }
+
+  const logLevel = raw.logLevel ?? 'INFO';
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) fail('logLevel', `one of ${LOG_LEVELS.join(', ')}`);
+
+  if (
+    raw.alarmEmail !== undefined &&
+    (typeof raw.alarmEmail !== 'string' || !EMAIL_PATTERN.test(raw.alarmEmail))
+  ) {
+    fail('alarmEmail', 'an e-mail address');
+  }
+  if (raw.reservedConcurrency !== undefined && !isPositiveInteger(raw.reservedConcurrency)) {
+    fail('reservedConcurrency', 'a positive integer');
+  }
+  if (raw.apiGatewayAccountRole !== undefined && typeof raw.apiGatewayAccountRole !== 'boolean') {
+    fail('apiGatewayAccountRole', 'true or false');
+  }
+
+  const alarms = raw.alarms;
+  if (!isRecord(alarms)) {
+    fail('alarms', `required, an object with ${ALARM_FIELDS.join(', ')}`);
+  } else {
+    for (const field of ALARM_FIELDS) {
+      const periods = field === 'evaluationPeriods';
+      const value = alarms[field];
+      const valid = periods ? isPositiveInteger(value) : typeof value === 'number' && value > 0;
+      if (!valid) fail(`alarms.${field}`, `required, a positive ${periods ? 'whole number' : 'number'}`);
+    }
+  }
+
+  if (problems.length > 0) {
+    throw new DeployConfigError(
+      `Invalid deploy configuration in cdk.json context:\n  - ${problems.join('\n  - ')}`,
+    );
+  }
+  return {
+    name,
+    allowedPrincipals: allowedPrincipals as string[],
+    privateEndpoint,
+    sharedCache: raw.sharedCache as boolean,
+    keys: keys as string[],
+    signingKey: raw.signingKey as string,
+    logRetentionDays: raw.logRetentionDays as RetentionDays,
+    logLevel: logLevel as LogLevel,
+    alarmEmail: raw.alarmEmail as string | undefined,
+    reservedConcurrency: raw.reservedConcurrency as number | undefined,
+    apiGatewayAccountRole: (raw.apiGatewayAccountRole as boolean | undefined) ?? false,
+    alarms: alarms as unknown as AlarmThresholds,
+  };
+}
+
+/** The CloudFormation stack name of an environment, e.g. `Cis2TokenProxy-int`. */
+export function stackName(config: Pick<DeployConfig, 'name'>): string {
+  return `Cis2TokenProxy-${config.name}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNonEmptyStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '');
+}
+
+function isPositiveInteger(value: unknown): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+}

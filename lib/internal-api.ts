@@ -1,0 +1,152 @@
+/**
+ * The API callers use: `POST /token` and `GET /health`, both SigV4-signed (AWS_IAM), behind a resource
+ * policy that admits only the configured principals and, for a PRIVATE API, only the configured VPC
+ * endpoints.
+ */
+
+import { Aws } from 'aws-cdk-lib';
+import {
+  AuthorizationType,
+  EndpointType,
+  JsonSchemaType,
+  JsonSchemaVersion,
+  LambdaIntegration,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import { InterfaceVpcEndpoint } from 'aws-cdk-lib/aws-ec2';
+import {
+  AccountPrincipal,
+  AccountRootPrincipal,
+  AnyPrincipal,
+  ArnPrincipal,
+  Effect,
+  type IPrincipal,
+  PolicyDocument,
+  PolicyStatement,
+} from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { loggedStageOptions } from './api-stage.js';
+import { THIS_ACCOUNT } from './config.js';
+
+/** Properties of {@link InternalApi}. */
+export interface InternalApiProps {
+  readonly environment: string;
+  readonly handler: IFunction;
+  /** IAM ARNs or `this-account` (see DeployConfig.allowedPrincipals). */
+  readonly allowedPrincipals: readonly string[];
+  /** When given, the API is PRIVATE and reachable only through these VPC endpoints. */
+  readonly vpcEndpointIds?: readonly string[];
+  readonly logRetention: RetentionDays;
+}
+
+/**
+ * Caller-facing throttling. The NHS token endpoint allows 5 tps per app; cache hits cost nothing
+ * upstream, so the API admits more and the runtime's cache absorbs the difference.
+ */
+const THROTTLE = { rateLimit: 50, burstLimit: 100 };
+
+/** The internal REST API. */
+export class InternalApi extends Construct {
+  readonly api: RestApi;
+
+  constructor(scope: Construct, id: string, props: InternalApiProps) {
+    super(scope, id);
+    const isPrivate = props.vpcEndpointIds !== undefined;
+    this.api = new RestApi(this, 'Api', {
+      restApiName: `cis2-token-proxy-${props.environment}`,
+      description: `CIS2 ID token to NHS API platform access token exchange (${props.environment})`,
+      endpointConfiguration: {
+        types: [isPrivate ? EndpointType.PRIVATE : EndpointType.REGIONAL],
+        vpcEndpoints: props.vpcEndpointIds?.map((vpcEndpointId) =>
+          InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(this, vpcEndpointId, {
+            vpcEndpointId,
+            port: 443,
+          }),
+        ),
+      },
+      policy: resourcePolicy(props.allowedPrincipals, props.vpcEndpointIds),
+      cloudWatchRole: false,
+      deployOptions: loggedStageOptions(this, props.logRetention, THROTTLE),
+      defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
+    });
+
+    const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
+    const tokenRequest = this.api.addModel('TokenRequest', {
+      contentType: 'application/json',
+      modelName: 'TokenRequest',
+      schema: {
+        schema: JsonSchemaVersion.DRAFT4,
+        title: 'TokenRequest',
+        type: JsonSchemaType.OBJECT,
+        required: ['subject_token'],
+        properties: { subject_token: { type: JsonSchemaType.STRING, minLength: 1 } },
+      },
+    });
+    const bodyValidator = this.api.addRequestValidator('BodyValidator', {
+      requestValidatorName: 'token-request-body',
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    this.api.root.addResource('token').addMethod('POST', integration, {
+      requestValidator: bodyValidator,
+      // `$default` too, so a body sent with another content type is still validated as JSON.
+      requestModels: { 'application/json': tokenRequest, $default: tokenRequest },
+    });
+    this.api.root.addResource('health').addMethod('GET', integration);
+  }
+}
+
+/**
+ * Allow `execute-api:Invoke` for the configured principals and deny everyone else explicitly, so a
+ * broad identity policy elsewhere (or a later mistake in the allow list) cannot widen access.
+ */
+function resourcePolicy(allowed: readonly string[], vpcEndpointIds?: readonly string[]): PolicyDocument {
+  const invoke = { actions: ['execute-api:Invoke'], resources: ['execute-api:/*'] };
+  const principals: IPrincipal[] = [];
+  const arns: string[] = [];
+  const accounts: string[] = [];
+  for (const entry of allowed) {
+    if (entry === THIS_ACCOUNT) {
+      principals.push(new AccountRootPrincipal());
+      accounts.push(Aws.ACCOUNT_ID);
+      continue;
+    }
+    const root = /^arn:[^:]+:iam::(\d{12}):root$/.exec(entry);
+    if (root) {
+      principals.push(new AccountPrincipal(root[1]));
+      accounts.push(root[1]!);
+    } else {
+      principals.push(new ArnPrincipal(entry));
+      arns.push(entry);
+    }
+  }
+  // Conditions in one block are ANDed: deny only callers matching neither an ARN nor an account.
+  const notAllowed: Record<string, Record<string, string[]>> = {};
+  if (arns.length > 0) notAllowed.ArnNotLike = { 'aws:PrincipalArn': arns };
+  if (accounts.length > 0) notAllowed.StringNotEquals = { 'aws:PrincipalAccount': accounts };
+
+  const statements = [
+    new PolicyStatement({ sid: 'AllowConfiguredPrincipals', effect: Effect.ALLOW, principals, ...invoke }),
+    new PolicyStatement({
+      sid: 'DenyOtherPrincipals',
+      effect: Effect.DENY,
+      principals: [new AnyPrincipal()],
+      conditions: notAllowed,
+      ...invoke,
+    }),
+  ];
+  if (vpcEndpointIds) {
+    statements.push(
+      new PolicyStatement({
+        sid: 'DenyOutsideVpcEndpoints',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        conditions: { StringNotEquals: { 'aws:SourceVpce': [...vpcEndpointIds] } },
+        ...invoke,
+      }),
+    );
+  }
+  return new PolicyDocument({ statements });
+}

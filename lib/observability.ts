@@ -1,0 +1,267 @@
+/**
+ * What operators look at: a dashboard built from the runtime's EMF metrics, the Lambda and API Gateway
+ * metrics and two Logs Insights queries over the `token_request` log lines, plus alarms that notify an
+ * encrypted SNS topic.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  LogQueryVisualizationType,
+  LogQueryWidget,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import type { AlarmThresholds } from './config.js';
+import type { ProxyFunction } from './proxy-function.js';
+
+/** CloudWatch namespace of the runtime's EMF metrics (also set as `POWERTOOLS_METRICS_NAMESPACE`). */
+export const METRICS_NAMESPACE = 'Cis2TokenProxy';
+
+/** The runtime's Powertools service name; Powertools adds it to every EMF dimension set. */
+export const SERVICE_NAME = 'cis2-token-proxy';
+
+const PERIOD = Duration.minutes(5);
+
+/** Properties of {@link Observability}. */
+export interface ObservabilityProps {
+  readonly environment: string;
+  readonly tokenFunction: ProxyFunction;
+  readonly jwksFunction: ProxyFunction;
+  readonly internalApi: RestApi;
+  readonly jwksApi: RestApi;
+  readonly thresholds: AlarmThresholds;
+  /** Adds the CacheError alarm (the shared tier exists only then). */
+  readonly sharedCache: boolean;
+  readonly alarmEmail?: string;
+}
+
+/** Dashboard `Cis2TokenProxy-<env>`, its alarms and the alarm topic. */
+export class Observability extends Construct {
+  readonly dashboard: Dashboard;
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+  private readonly props: ObservabilityProps;
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    this.props = props;
+    this.topic = this.createTopic();
+    this.createAlarms();
+    this.dashboard = this.createDashboard();
+  }
+
+  /**
+   * A runtime EMF metric. Powertools emits the dimension set `[service, environment]`, and a
+   * CloudWatch metric matches only its exact dimension set, so both are named here.
+   */
+  private metric(metricName: string, statistic = 'Sum', label?: string): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: SERVICE_NAME, environment: this.props.environment },
+      statistic,
+      period: PERIOD,
+      label,
+    });
+  }
+
+  private createTopic(): Topic {
+    // CloudWatch cannot publish to a topic under the AWS managed aws/sns key, hence a CMK whose policy
+    // lets the CloudWatch service use it.
+    const key = new Key(this, 'TopicKey', {
+      description: `cis2-token-proxy ${this.props.environment}: encrypts the alarm topic`,
+      enableKeyRotation: true,
+    });
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    const topic = new Topic(this, 'AlarmTopic', {
+      displayName: `cis2-token-proxy ${this.props.environment} alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (this.props.alarmEmail) topic.addSubscription(new EmailSubscription(this.props.alarmEmail));
+    return topic;
+  }
+
+  private createAlarms(): void {
+    const { thresholds, tokenFunction, jwksFunction, sharedCache } = this.props;
+    this.addAlarm(
+      'FailureRate',
+      this.failureRate(),
+      thresholds.failureRatePercent,
+      'Share of token requests failing, in percent',
+    );
+    this.addAlarm(
+      'LambdaErrors',
+      tokenFunction.function.metricErrors({ period: PERIOD }),
+      thresholds.lambdaErrors,
+      'Token function crashed or timed out',
+    );
+    this.addAlarm(
+      'JwksErrors',
+      jwksFunction.function.metricErrors({ period: PERIOD }),
+      thresholds.lambdaErrors,
+      'JWKS function failing: NHS cannot verify new assertions once its 1 h JWKS cache expires',
+    );
+    this.addAlarm(
+      'Throttles',
+      tokenFunction.function.metricThrottles({ period: PERIOD }),
+      thresholds.throttles,
+      'Token function throttled (reserved or account concurrency exhausted)',
+    );
+    this.addAlarm(
+      'LatencyP99',
+      this.metric('LatencyTotal', 'p99'),
+      thresholds.p99LatencyMs,
+      'p99 of LatencyTotal in ms',
+    );
+    this.addAlarm(
+      'DependencyFailure',
+      this.metric('DependencyFailure'),
+      thresholds.dependencyFailures,
+      'KMS, Secrets Manager or DynamoDB calls failing',
+    );
+    if (sharedCache) {
+      this.addAlarm(
+        'CacheError',
+        this.metric('CacheError'),
+        thresholds.dependencyFailures,
+        'Shared cache table errors',
+      );
+    }
+  }
+
+  /** `RequestFailed / (RequestSucceeded + RequestFailed)` in percent; 0 when there is no traffic. */
+  private failureRate(): MathExpression {
+    return new MathExpression({
+      expression: 'IF(ok + failed > 0, 100 * failed / (ok + failed), 0)',
+      usingMetrics: { ok: this.metric('RequestSucceeded'), failed: this.metric('RequestFailed') },
+      label: 'Failure rate (%)',
+      period: PERIOD,
+    });
+  }
+
+  private addAlarm(name: string, metric: IMetric, threshold: number, description: string): void {
+    const alarm = new Alarm(this, name, {
+      alarmName: `${Stack.of(this).stackName}-${name}`,
+      alarmDescription: `${description}. Runbook: docs/deploy.md#support-runbook`,
+      metric,
+      threshold,
+      evaluationPeriods: this.props.thresholds.evaluationPeriods,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No traffic is not an incident; a stopped emitter shows on the dashboard instead.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const action = new SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.alarms.push(alarm);
+  }
+
+  private createDashboard(): Dashboard {
+    const { environment, tokenFunction, jwksFunction, internalApi, jwksApi } = this.props;
+    const graph = (title: string, left: IMetric[], right?: IMetric[]) =>
+      new GraphWidget({ title, left, right, width: 12, height: 6 });
+    const latency = (title: string, metricName: string) =>
+      graph(title, [this.metric(metricName, 'p50', 'p50'), this.metric(metricName, 'p99', 'p99')]);
+    const logs = [tokenFunction.logGroup.logGroupName];
+
+    const dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: Stack.of(this).stackName,
+      defaultInterval: Duration.hours(6),
+    });
+    dashboard.addWidgets(
+      new AlarmStatusWidget({ title: `Alarms (${environment})`, alarms: this.alarms, width: 24, height: 3 }),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Token requests by outcome',
+        ['RequestSucceeded', 'RequestFailed', 'ClientError'].map((m) => this.metric(m)),
+        [this.failureRate()],
+      ),
+      graph(
+        'NHS exchanges and refreshes',
+        ['UpstreamExchange', 'UpstreamRefresh', 'UpstreamRetry', 'UpstreamFailure'].map((m) =>
+          this.metric(m),
+        ),
+      ),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Cache hits by tier',
+        ['CacheHitMemory', 'CacheHitShared', 'CacheMiss'].map((m) => this.metric(m)),
+        ['CacheError', 'LeaseContention'].map((m) => this.metric(m)),
+      ),
+      graph('Dependency failures (KMS, Secrets Manager, DynamoDB)', [this.metric('DependencyFailure')]),
+    );
+    dashboard.addWidgets(
+      latency('Latency total (ms)', 'LatencyTotal'),
+      latency('Latency KMS sign (ms)', 'LatencyKmsSign'),
+      latency('Latency NHS upstream (ms)', 'LatencyUpstream'),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Lambda errors and throttles',
+        [
+          tokenFunction.function.metricErrors({ period: PERIOD, label: 'token Errors' }),
+          tokenFunction.function.metricThrottles({ period: PERIOD, label: 'token Throttles' }),
+          jwksFunction.function.metricErrors({ period: PERIOD, label: 'jwks Errors' }),
+        ],
+        [tokenFunction.function.metricInvocations({ period: PERIOD, label: 'token Invocations' })],
+      ),
+      graph(
+        'API Gateway',
+        [
+          internalApi.metricClientError({ period: PERIOD, label: 'internal 4XX' }),
+          internalApi.metricServerError({ period: PERIOD, label: 'internal 5XX' }),
+          jwksApi.metricServerError({ period: PERIOD, label: 'jwks 5XX' }),
+        ],
+        [
+          internalApi.metricCount({ period: PERIOD, label: 'internal requests' }),
+          jwksApi.metricCount({ period: PERIOD, label: 'jwks requests' }),
+        ],
+      ),
+    );
+    dashboard.addWidgets(
+      new LogQueryWidget({
+        title: 'NHS errors by error_description',
+        logGroupNames: logs,
+        view: LogQueryVisualizationType.TABLE,
+        width: 24,
+        height: 6,
+        queryLines: [
+          "filter message = 'token_request' and outcome = 'failure' and ispresent(upstream_error_description)",
+          'stats count(*) as failures by upstream_status, upstream_error, upstream_error_description',
+          'sort failures desc',
+        ],
+      }),
+      new LogQueryWidget({
+        title: 'Latest failures (quote message_id to NHS support)',
+        logGroupNames: logs,
+        view: LogQueryVisualizationType.TABLE,
+        width: 24,
+        height: 8,
+        queryLines: [
+          "filter message = 'token_request' and outcome = 'failure'",
+          'fields @timestamp, correlation_id, message_id, error_code, error_description, status, upstream_status,' +
+            ' upstream_error, upstream_error_description, grant, kid, jti, attempts, duration_ms',
+          'sort @timestamp desc',
+          'limit 50',
+        ],
+      }),
+    );
+    return dashboard;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * One Lambda function built from the runtime entry `lambda/index.ts`, with its own role and log group.
+ * Both the token function and the public JWKS function are made here so that they share the bundling
+ * settings and the least-privilege role shape.
+ */
+import path from 'node:path';
+import type { Duration } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './observability.js';
+
+/** The runtime's single entry module; it exports every handler. */
+export const RUNTIME_ENTRY = path.join(import.meta.dirname, '..', 'lambda', 'index.ts');
+
+/** Properties of {@link ProxyFunction}. */
+export interface ProxyFunctionProps {
+  /** Exported handler name in `lambda/index.ts`. */
+  readonly handler: 'handler' | 'jwksHandler';
+  readonly description: string;
+  /** Function-specific environment; the Powertools and source-map settings are added here. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Powertools log level. */
+  readonly logLevel: string;
+  readonly logRetention: RetentionDays;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly reservedConcurrency?: number;
+}
+
+/**
+ * A `NodejsFunction` (Node.js 24, ARM64, minified ESM bundle with the AWS SDK inside, source maps)
+ * whose role can only write to its own log group until callers grant more.
+ */
+export class ProxyFunction extends Construct {
+  readonly function: NodejsFunction;
+  /** The execution role; it starts with log-writing permission only. */
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ProxyFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
+    // Our own role instead of the default one, which attaches the AWSLambdaBasicExecutionRole managed
+    // policy (logs on every log group in the account).
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: RUNTIME_ENTRY,
+      handler: props.handler,
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      role: this.role,
+      logGroup: this.logGroup,
+      // No active X-Ray tracing: it would need xray:PutTraceSegments on "*", and the runtime
+      // reports its own latencies as EMF metrics.
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: props.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Pin the SDK version we test with rather than whatever the Lambda runtime ships.
+        bundleAwsSDK: true,
+        // ESM-first resolution: the default (main, module) pulls the SDK's CJS builds, whose
+        // `require("node:…")` calls become esbuild's throwing "Dynamic require" stub in an ESM bundle.
+        mainFields: ['module', 'main'],
+      },
+    });
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * One deployment of the proxy for one environment: signing keys, credentials secret, token function,
+ * internal API, public JWKS, optional shared cache, dashboard and alarms.
+ */
+import { CfnOutput, Duration, Fn, SecretValue, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { ApiGatewayAccount } from './api-gateway-account.js';
+import { CacheTable } from './cache-table.js';
+import type { DeployConfig } from './config.js';
+import { InternalApi } from './internal-api.js';
+import { acknowledgeNagFindings } from './nag.js';
+import { Observability } from './observability.js';
+import { ProxyFunction } from './proxy-function.js';
+import { PublicJwks } from './public-jwks.js';
+import { SigningKeys } from './signing-keys.js';
+
+/** Properties of {@link TokenProxyStack}. */
+export interface TokenProxyStackProps extends StackProps {
+  readonly config: DeployConfig;
+}
+
+/** Placeholder stored in the secret until an operator sets the real values (docs/deploy.md). */
+export const SECRET_PLACEHOLDER = 'REPLACE_ME';
+
+/** The whole proxy for one environment; deploy with `npx cdk deploy -c env=<name>`. */
+export class TokenProxyStack extends Stack {
+  readonly keys: SigningKeys;
+  readonly secret: Secret;
+  readonly cache?: CacheTable;
+  readonly tokenFunction: ProxyFunction;
+  readonly internalApi: InternalApi;
+  readonly publicJwks: PublicJwks;
+  readonly observability: Observability;
+  readonly apiGatewayAccount?: ApiGatewayAccount;
+
+  constructor(scope: Construct, id: string, props: TokenProxyStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    Tags.of(this).add('service', 'cis2-token-proxy');
+    Tags.of(this).add('environment', config.name);
+
+    this.keys = new SigningKeys(this, 'SigningKeys', {
+      environment: config.name,
+      slots: config.keys,
+      signingSlot: config.signingKey,
+    });
+    // NHS issues the API key and client secret in its developer portal; CloudFormation only creates the
+    // container, whose values an operator then sets with `aws secretsmanager put-secret-value`.
+    this.secret = new Secret(this, 'PlatformCredentials', {
+      description: `cis2-token-proxy ${config.name}: NHS API platform app credentials {api_key, client_secret}`,
+      // Not secrets, just the shape. Never edit them: a changed template value would make CloudFormation
+      // overwrite the operator's real values.
+      secretObjectValue: {
+        api_key: SecretValue.unsafePlainText(SECRET_PLACEHOLDER),
+        client_secret: SecretValue.unsafePlainText(SECRET_PLACEHOLDER),
+      },
+    });
+    this.cache = config.sharedCache ? new CacheTable(this, 'Cache') : undefined;
+
+    // Both functions find the keys the same way; only the token function sees the secret and the table.
+    const keyEnvironment = {
+      ENVIRONMENT: config.name,
+      SIGNING_KEY_ID: this.keys.signingKey.keyArn,
+      PUBLISHED_KEY_IDS: Fn.join(
+        ',',
+        this.keys.publishedKeys.map((key) => key.keyArn),
+      ),
+    };
+    this.tokenFunction = new ProxyFunction(this, 'TokenFunction', {
+      handler: 'handler',
+      description: `cis2-token-proxy ${config.name}: exchanges CIS2 ID tokens for NHS API platform tokens`,
+      environment: {
+        ...keyEnvironment,
+        SECRET_ID: this.secret.secretArn,
+        ...(this.cache ? { CACHE_TABLE: this.cache.table.tableName } : {}),
+      },
+      logLevel: config.logLevel,
+      logRetention: config.logRetentionDays,
+      memorySize: 512,
+      // Under API Gateway's 29 s integration limit, so the caller gets our error, not a gateway 504.
+      timeout: Duration.seconds(25),
+      reservedConcurrency: config.reservedConcurrency,
+    });
+    const role = this.tokenFunction.role;
+    this.keys.grantSign(role);
+    // Only GetSecretValue: `secret.grantRead` would add DescribeSecret, which the runtime never calls.
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }),
+    );
+    this.cache?.grantItemAccess(role);
+
+    this.internalApi = new InternalApi(this, 'InternalApi', {
+      environment: config.name,
+      handler: this.tokenFunction.function,
+      allowedPrincipals: config.allowedPrincipals,
+      vpcEndpointIds: config.privateEndpoint?.vpcEndpointIds,
+      logRetention: config.logRetentionDays,
+    });
+    this.publicJwks = new PublicJwks(this, 'PublicJwks', {
+      environment: config.name,
+      keys: this.keys,
+      functionEnvironment: keyEnvironment,
+      logLevel: config.logLevel,
+      logRetention: config.logRetentionDays,
+    });
+    if (config.apiGatewayAccountRole) {
+      this.apiGatewayAccount = new ApiGatewayAccount(this, 'ApiGatewayAccount');
+      // Stages with execution logging cannot be created before the account has a logs role.
+      for (const api of [this.internalApi.api, this.publicJwks.api]) {
+        api.deploymentStage.node.addDependency(this.apiGatewayAccount.account);
+      }
+    }
+
+    this.observability = new Observability(this, 'Observability', {
+      environment: config.name,
+      tokenFunction: this.tokenFunction,
+      jwksFunction: this.publicJwks.handler,
+      internalApi: this.internalApi.api,
+      jwksApi: this.publicJwks.api,
+      thresholds: config.alarms,
+      sharedCache: config.sharedCache,
+      alarmEmail: config.alarmEmail,
+    });
+
+    const outputs: Record<string, [string, string]> = {
+      TokenUrl: [this.internalApi.api.urlForPath('/token'), 'POST CIS2 ID tokens here (SigV4, execute-api)'],
+      SecretArn: [this.secret.secretArn, 'Set {api_key, client_secret} here'],
+      SigningKeyArn: [this.keys.signingKey.keyArn, 'KMS key currently signing client assertions'],
+      TokenLogGroup: [this.tokenFunction.logGroup.logGroupName, 'Logs Insights: token_request lines'],
+      AlarmTopicArn: [this.observability.topic.topicArn, 'Subscribe on-call here'],
+    };
+    for (const [key, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, key, { value, description });
+    }
+
+    acknowledgeNagFindings(this);
+  }
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { DeployConfigError, loadDeployConfig, parseDeployConfig, stackName } from '../../lib/config.js';
+import { buildStack, environmentSettings, testApp } from './helpers.js';
+
+const load = (extra: Record<string, unknown>) => () => loadDeployConfig(testApp(extra).node);
+
+describe('deploy config', () => {
+  it.each(['internal-dev', 'int', 'prod'])('loads %s from cdk.json', (env) => {
+    const config = loadDeployConfig(testApp({ env }).node);
+    expect(config.name).toBe(env);
+    expect(config.keys).toContain(config.signingKey);
+    expect(stackName(config)).toBe(`Cis2TokenProxy-${env}`);
+  });
+
+  it('names the stack after the environment', () => {
+    expect(buildStack('prod').stack.stackName).toBe('Cis2TokenProxy-prod');
+  });
+
+  it('rejects a missing -c env and lists the known environments', () => {
+    expect(load({})).toThrow(DeployConfigError);
+    expect(load({})).toThrow('No environment selected: pass -c env=<name>, one of: int, internal-dev, prod.');
+  });
+
+  it('rejects an unknown environment and lists the known ones', () => {
+    expect(load({ env: 'staging' })).toThrow(
+      'Unknown environment "staging". Known environments: int, internal-dev, prod.',
+    );
+  });
+
+  it('rejects a missing environments block', () => {
+    expect(load({ env: 'int', environments: {} })).toThrow(
+      'cdk.json context "environments" is missing or empty.',
+    );
+  });
+
+  it('names every missing or invalid field', () => {
+    const { sharedCache: _, ...settings } = environmentSettings('int');
+    const bad = {
+      ...settings,
+      logRetentionDays: 10,
+      signingKey: 'z',
+      allowedPrincipals: ['arn:aws:iam::*:role/x'],
+    };
+    let message = '';
+    try {
+      parseDeployConfig('int', bad);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('environments.int.sharedCache: required, true or false');
+    expect(message).toContain('environments.int.logRetentionDays: required, one of 1, 3, 5');
+    expect(message).toContain('environments.int.signingKey: "z" is not one of keys [a]');
+    expect(message).toContain('"arn:aws:iam::*:role/x" is not an IAM role/user/root ARN');
+  });
+
+  it.each([
+    ['alarms', { alarms: undefined }, 'environments.int.alarms: required'],
+    ['alarm field', { alarms: { failureRatePercent: 5 } }, 'environments.int.alarms.p99LatencyMs: required'],
+    [
+      'evaluation periods',
+      { alarms: { ...(environmentSettings('int').alarms as object), evaluationPeriods: 1.5 } },
+      'alarms.evaluationPeriods: required, a positive whole number',
+    ],
+    ['typo', { sharedcache: true }, 'environments.int.sharedcache: unknown field'],
+    ['duplicate slots', { keys: ['a', 'a'] }, 'environments.int.keys: slot names must be unique'],
+    [
+      'vpce ids',
+      { privateEndpoint: { vpcEndpointIds: ['nope'] } },
+      'privateEndpoint.vpcEndpointIds: required with privateEndpoint',
+    ],
+    ['e-mail', { alarmEmail: 'ops' }, 'environments.int.alarmEmail: an e-mail address'],
+    ['log level', { logLevel: 'TRACE' }, 'environments.int.logLevel: one of DEBUG, INFO, WARN, ERROR'],
+  ])('rejects a bad %s', (_, patch, expected) => {
+    expect(() => parseDeployConfig('int', { ...environmentSettings('int'), ...patch })).toThrow(expected);
+  });
+
+  it('rejects an environment name unfit for resource names', () => {
+    expect(() => parseDeployConfig('Prod_1', environmentSettings('prod'))).toThrow(
+      'Environment name "Prod_1" is invalid',
+    );
+  });
+
+  it('applies defaults to optional fields', () => {
+    const { logLevel: _, ...settings } = environmentSettings('int');
+    const config = parseDeployConfig('int', settings);
+    expect(config).toMatchObject({
+      logLevel: 'INFO',
+      apiGatewayAccountRole: false,
+      privateEndpoint: undefined,
+    });
+  });
+});

@@ -1,0 +1,169 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it, vi } from 'vitest';
+import { METRIC, powertoolsTelemetry } from '../../lambda/telemetry.js';
+import { buildStack, environmentSettings, logicalId } from './helpers.js';
+
+const RUNTIME_METRICS = [
+  'RequestSucceeded',
+  'RequestFailed',
+  'ClientError',
+  'UpstreamExchange',
+  'UpstreamRefresh',
+  'UpstreamFailure',
+  'UpstreamRetry',
+  'CacheHitMemory',
+  'CacheHitShared',
+  'CacheMiss',
+  'CacheError',
+  'LeaseContention',
+  'DependencyFailure',
+  'LatencyTotal',
+  'LatencyKmsSign',
+  'LatencyUpstream',
+];
+
+/** The dashboard body as one string, with CloudFormation references rendered as `${LogicalId}`. */
+function dashboardBody(template: ReturnType<typeof buildStack>['template']): string {
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  const parts: unknown[] = dashboard!.Properties.DashboardBody['Fn::Join'][1];
+  return parts.map((p) => (typeof p === 'string' ? p : `\${${JSON.stringify(p)}}`)).join('');
+}
+
+describe('observability', () => {
+  const { stack, template } = buildStack('int', {
+    ...environmentSettings('int'),
+    alarmEmail: 'oncall@example.org',
+  });
+  const topic = logicalId(stack.observability.topic);
+  const body = dashboardBody(template);
+
+  it('dashboard shows every runtime metric in the Cis2TokenProxy namespace for this environment', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Cis2TokenProxy-int' });
+    for (const metric of RUNTIME_METRICS) {
+      expect(body).toContain(`"Cis2TokenProxy","${metric}","environment","int","service","cis2-token-proxy"`);
+    }
+    expect(body).toMatch(/"stat":"p50"/);
+    expect(body).toMatch(/"stat":"p99"/);
+    expect(body).toContain('100 * failed / (ok + failed)');
+  });
+
+  it('dashboard shows Lambda errors and throttles and the API Gateway errors', () => {
+    for (const name of [
+      '"AWS/Lambda","Errors"',
+      '"AWS/Lambda","Throttles"',
+      '"AWS/ApiGateway","5XXError"',
+      '"AWS/ApiGateway","4XXError"',
+    ]) {
+      expect(body).toContain(name);
+    }
+  });
+
+  it('dashboard has the Logs Insights widgets: NHS errors by error_description and latest failures with message_id', () => {
+    const logGroup = logicalId(stack.tokenFunction.logGroup);
+    expect(body).toContain(`SOURCE '\${{"Ref":"${logGroup}"}}'`);
+    expect(body).toContain(
+      'stats count(*) as failures by upstream_status, upstream_error, upstream_error_description',
+    );
+    expect(body).toContain("filter message = 'token_request' and outcome = 'failure'");
+    expect(body).toMatch(/fields @timestamp, correlation_id, message_id, error_code/);
+    expect(body).toContain('sort @timestamp desc');
+  });
+
+  it.each([
+    ['FailureRate', 10],
+    ['LambdaErrors', 1],
+    ['JwksErrors', 1],
+    ['Throttles', 1],
+    ['LatencyP99', 5000],
+    ['DependencyFailure', 1],
+    ['CacheError', 1],
+  ])('alarm %s (threshold %d) notifies the topic on alarm and recovery', (name, threshold) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `Cis2TokenProxy-int-${name}`,
+      Threshold: threshold,
+      EvaluationPeriods: 3,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topic }],
+      OKActions: [{ Ref: topic }],
+    });
+  });
+
+  it('alarms and widgets use exactly the dimension set the runtime emits in EMF', () => {
+    // Prepare: what the runtime's Powertools metrics write for one data point.
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const telemetry = powertoolsTelemetry('int');
+
+    // Act
+    telemetry.metrics.count(METRIC.requestFailed);
+    telemetry.metrics.flush();
+    spy.mockRestore();
+
+    // Assess
+    const emf = JSON.parse(written.find((line) => line.includes('CloudWatchMetrics')) ?? '{}');
+    const [directive] = emf._aws.CloudWatchMetrics;
+    const dimensions = Object.fromEntries(directive.Dimensions[0].map((name: string) => [name, emf[name]]));
+    expect(directive.Namespace).toBe('Cis2TokenProxy');
+    const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { AlarmName: 'Cis2TokenProxy-int-FailureRate' },
+    });
+    const [alarm] = Object.values(alarms);
+    const failed = alarm!.Properties.Metrics.find((m: { Id: string }) => m.Id === 'failed');
+    const alarmDimensions = Object.fromEntries(
+      failed.MetricStat.Metric.Dimensions.map((d: { Name: string; Value: string }) => [d.Name, d.Value]),
+    );
+    expect(alarmDimensions).toEqual(dimensions);
+  });
+
+  it('failure-rate alarm divides RequestFailed by all requests', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Cis2TokenProxy-int-FailureRate',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(ok + failed > 0, 100 * failed / (ok + failed), 0)' }),
+        Match.objectLike({
+          Id: 'failed',
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'RequestFailed' }) }),
+        }),
+      ]),
+    });
+  });
+
+  it('topic is KMS-encrypted with a key CloudWatch may use, TLS-only, with the configured e-mail', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.org',
+    });
+  });
+
+  it('without the shared cache there is no CacheError alarm', () => {
+    const { template: t } = buildStack('internal-dev');
+    expect(
+      Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName),
+    ).not.toContain('Cis2TokenProxy-internal-dev-CacheError');
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+  });
+});
