@@ -1,0 +1,120 @@
+/**
+ * Access and refresh tokens the emulated platform has issued. Tokens are opaque random strings, as
+ * Apigee's are; the store remembers who each belongs to so tokens really expire and tests can ask
+ * which subject a token was issued for.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../lambda/clock.js';
+
+/** What the platform knows about an access token it issued. */
+export interface AccessTokenInfo {
+  /** The CIS2 user (ID token `sub`); for an application-restricted token, the app's API key. */
+  readonly sub: string;
+  readonly apiKey: string;
+  /** Expiry in milliseconds since the epoch. */
+  readonly expiresAt: number;
+  /** Whether the token is still valid by the emulator's clock. */
+  readonly active: boolean;
+}
+
+/** The user session a refresh token continues. */
+export interface RefreshGrant {
+  readonly sub: string;
+  readonly apiKey: string;
+  /** When the session's first access token was issued; caps the total refresh lifetime. */
+  readonly firstIssuedAt: number;
+  /** How many times the session has been refreshed. */
+  readonly refreshCount: number;
+}
+
+/** A newly issued refresh token. */
+export interface IssuedRefreshToken {
+  readonly token: string;
+  /** Seconds until it expires, as reported in `refresh_token_expires_in`. */
+  readonly expiresInS: number;
+}
+
+/** Why a refresh token cannot be redeemed. */
+export type RefreshFailure = 'invalid' | 'expired';
+
+/** Lifetimes of issued tokens. */
+export interface TokenLifetimes {
+  /** Access token lifetime, reported as `expires_in`. */
+  readonly accessTokenTtlS: number;
+  /** Refresh lifetime from the first issue of a session, reported as `refresh_token_expires_in`. */
+  readonly refreshTokenTtlS: number;
+}
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** An Apigee-like opaque token: alphanumeric, drawn without modulo bias (256 = 4 × 62 + 8). */
+function opaqueToken(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length)) {
+      if (byte < 248 && out.length < length) out += ALPHANUMERIC[byte % 62];
+    }
+  }
+  return out;
+}
+
+interface StoredRefresh extends RefreshGrant {
+  readonly expiresAt: number;
+}
+
+/** Issued tokens, judged against the injected clock. */
+export class TokenStore {
+  private readonly accessTokens = new Map<string, Omit<AccessTokenInfo, 'active'>>();
+  private readonly refreshTokens = new Map<string, StoredRefresh>();
+
+  constructor(
+    private readonly clock: Clock,
+    readonly lifetimes: TokenLifetimes,
+  ) {}
+
+  /** Issues an access token for `sub` on behalf of the app `apiKey`. */
+  issueAccessToken(sub: string, apiKey: string): string {
+    const token = opaqueToken(28);
+    this.accessTokens.set(token, {
+      sub,
+      apiKey,
+      expiresAt: this.clock.now() + this.lifetimes.accessTokenTtlS * 1000,
+    });
+    return token;
+  }
+
+  /**
+   * Issues a refresh token for `grant`; without `firstIssuedAt` it starts a new session now. Its
+   * expiry is the end of the session's total refresh lifetime (`calculate-refresh-token-expires-in.js`
+   * takes the earlier of the per-token and the session limit; the emulator uses one value for both).
+   */
+  issueRefreshToken(
+    grant: Omit<RefreshGrant, 'firstIssuedAt'> & { firstIssuedAt?: number },
+  ): IssuedRefreshToken {
+    const now = this.clock.now();
+    const firstIssuedAt = grant.firstIssuedAt ?? now;
+    const token = opaqueToken(32);
+    const expiresAt = firstIssuedAt + this.lifetimes.refreshTokenTtlS * 1000;
+    this.refreshTokens.set(token, { ...grant, firstIssuedAt, expiresAt });
+    return { token, expiresInS: Math.max(0, Math.floor((expiresAt - now) / 1000)) };
+  }
+
+  /**
+   * Redeems a refresh token presented by the app `apiKey`. A redeemed token is gone (refresh tokens
+   * are single use); a token of another app is invalid and stays usable by its own app.
+   */
+  redeemRefreshToken(token: string, apiKey: string): RefreshGrant | RefreshFailure {
+    const stored = this.refreshTokens.get(token);
+    if (!stored || stored.apiKey !== apiKey) return 'invalid';
+    this.refreshTokens.delete(token);
+    if (this.clock.now() >= stored.expiresAt) return 'expired';
+    const { expiresAt: _, ...grant } = stored;
+    return grant;
+  }
+
+  /** What the platform knows about an access token, or `undefined` if it never issued it. */
+  introspect(token: string): AccessTokenInfo | undefined {
+    const info = this.accessTokens.get(token);
+    return info && { ...info, active: this.clock.now() < info.expiresAt };
+  }
+}
