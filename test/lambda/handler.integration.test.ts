@@ -159,13 +159,6 @@ describe('POST /token against the emulator', () => {
     expect(res.headers.get('retry-after')).toBe('120');
   });
 
-  it('answers 504 when every attempt times out', async () => {
-    h.emulator.injectFaults({ kind: 'delay', ms: 2_500 }, 5);
-    const res = await h.postToken({ subject_token: await h.idToken() });
-    expect(res.status).toBe(504);
-    expect(res.body.error).toBe('nhs_timeout');
-  });
-
   it('passes an NHS refusal of the subject token to the caller without retrying', async () => {
     // Prepare: AAL1 is not enough for any e-RS product scope.
     const idToken = await h.idToken({ authentication_assurance_level: 1, acr: 'AAL1_USERPASS' });
@@ -213,6 +206,35 @@ describe('POST /token against the emulator', () => {
     expect(missing.status).toBe(404);
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('GET');
+  });
+});
+
+describe('POST /token when NHS is too slow', () => {
+  it('answers 504 nhs_timeout within the overall deadline, having tried each attempt with its own jti', async () => {
+    // Prepare
+    const h = await startHarness({
+      client: {
+        retry: { maxAttempts: 3, attemptTimeoutMs: 200, deadlineMs: 700, baseBackoffMs: 5, maxBackoffMs: 10 },
+      },
+    });
+    try {
+      h.emulator.injectFaults({ kind: 'delay', ms: 1_000 }, 10);
+      const idToken = await h.idToken();
+
+      // Act
+      const started = performance.now();
+      const res = await h.postToken({ subject_token: idToken });
+      const elapsed = performance.now() - started;
+
+      // Assess
+      expect(res.status).toBe(504);
+      expect(res.body.error).toBe('nhs_timeout');
+      expect(elapsed).toBeLessThan(700 + 250);
+      expect(lastLog(h).fields.attempts).toBe(3);
+      expect(new Set(lastLog(h).fields.jtis as string[]).size).toBe(3);
+    } finally {
+      await h.close();
+    }
   });
 });
 
