@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { doctorCommand } from './commands/doctor.js';
+import { jwksCommand } from './commands/jwks.js';
 
 /** Where a command reads and writes, so tests can run commands in-process. */
 export interface CommandIo {
@@ -28,6 +29,7 @@ export const EXIT_USAGE = 2;
 /** The commands, by name. Register a command by adding it here. */
 export const commands: Readonly<Record<string, Command>> = {
   doctor: doctorCommand,
+  jwks: jwksCommand,
 };
 
 function usage(): string {

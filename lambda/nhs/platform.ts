@@ -223,7 +223,9 @@ export function checkSubjectTokenClaims(
 /** Token URL (also the assertion `aud`) of each real platform environment. */
 export const PLATFORM_TOKEN_URLS = {
   sandbox: 'https://sandbox.api.service.nhs.uk/oauth2/token',
+  'sandbox-mock': 'https://sandbox.api.service.nhs.uk/oauth2-mock/token',
   'internal-dev': 'https://internal-dev.api.service.nhs.uk/oauth2/token',
+  'internal-dev-mock': 'https://internal-dev.api.service.nhs.uk/oauth2-mock/token',
   int: 'https://int.api.service.nhs.uk/oauth2/token',
   'int-mock': 'https://int.api.service.nhs.uk/oauth2-mock/token',
   prod: 'https://api.service.nhs.uk/oauth2/token',
