@@ -3,8 +3,10 @@
  * behind each seam (signer: KMS or local key; credentials: Secrets Manager or static; cache;
  * clock; telemetry). Tests, the local server and benchmarks pass overrides for any of them.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CachingTokenService, createCacheDynamoClient, DynamoTier, MemoryTier } from './cache/index.js';
 import { type Clock, systemClock } from './clock.js';
 import type { RuntimeConfig } from './config/runtime.js';
 import { secretsManagerCredentials, staticCredentials } from './credentials.js';
@@ -20,6 +22,8 @@ import { ExchangingTokenService, type TokenService } from './token-service.js';
 export interface AppOverrides {
   readonly kms?: KMSClient;
   readonly secretsManager?: SecretsManagerClient;
+  /** Client of the shared cache table (tests point it at dynalite); default one with short timeouts. */
+  readonly dynamo?: DynamoDBClient;
   readonly signer?: Signer;
   readonly telemetry?: Telemetry;
   readonly clock?: Clock;
@@ -74,6 +78,43 @@ function buildCredentials(config: RuntimeConfig, overrides: AppOverrides): () =>
 }
 
 /**
+ * The token service for a configuration: exchange every time with `CACHE=off`; otherwise the
+ * memory tier, plus the shared tier when `CACHE_TABLE` names a table.
+ */
+function buildTokenService(
+  config: RuntimeConfig,
+  overrides: AppOverrides,
+  deps: {
+    client: TokenEndpointClient;
+    credentials: () => Promise<AppCredentials>;
+    clock: Clock;
+    telemetry: Telemetry;
+  },
+): TokenService {
+  if (!config.cacheEnabled) return new ExchangingTokenService(deps.client, config.sessionOutlivesIdToken);
+  const shared =
+    config.cacheTable === undefined
+      ? undefined
+      : new DynamoTier({
+          client: overrides.dynamo ?? createCacheDynamoClient({}, config.cacheTimeoutMs),
+          tableName: config.cacheTable,
+          leaseMs: config.leaseMs,
+        });
+  return new CachingTokenService({
+    client: deps.client,
+    scope: async () => ({ environment: config.profile.name, apiKey: (await deps.credentials()).apiKey }),
+    memory: new MemoryTier(config.memoryCacheSize),
+    shared,
+    clock: deps.clock,
+    telemetry: deps.telemetry,
+    marginS: config.cacheMarginS,
+    sessionOutlivesIdToken: config.sessionOutlivesIdToken,
+    leaseWaitMs: config.leaseWaitMs,
+    keyMemoSize: config.memoryCacheSize,
+  });
+}
+
+/**
  * Assembles the proxy for a configuration.
  *
  * @param extraClientOptions - token client settings beyond the configuration (tests use this for
@@ -87,11 +128,12 @@ export async function buildApp(
   const clock = overrides.clock ?? systemClock;
   const telemetry = overrides.telemetry ?? powertoolsTelemetry(config.profile.name);
   const { signer, published } = await buildSigners(config, overrides);
+  const credentials = buildCredentials(config, overrides);
   const tokenClient = new TokenEndpointClient({
     tokenUrl: config.profile.tokenUrl,
     signer,
     clock,
-    credentials: buildCredentials(config, overrides),
+    credentials,
     retry: config.retry,
     fetch: overrides.fetch,
     random: overrides.random,
@@ -99,7 +141,7 @@ export async function buildApp(
     ...extraClientOptions,
   });
   const jwks = publishedJwks(published);
-  const tokens = new ExchangingTokenService(tokenClient);
+  const tokens = buildTokenService(config, overrides, { client: tokenClient, credentials, clock, telemetry });
   const handler = createHandler({
     environment: config.profile.name,
     cis2Issuer: config.cis2Issuer,

@@ -20,22 +20,48 @@ export interface TokenService {
   getToken(request: TokenRequest, trace: Trace): Promise<IssuedToken>;
 }
 
-/** Converts a token endpoint answer to what the caller gets. */
-export function toIssuedToken(response: TokenResponse): IssuedToken {
+/**
+ * The expiry told to the caller. By default it is capped at the ID token's `exp`: the caller is
+ * sent back when its ID token ends, and must then sign in again, so the NHS session it sees ends
+ * with the CIS2 one. With `sessionOutlivesIdToken` the access token's own expiry is reported, and
+ * a token obtained just before the ID token's `exp` stays in use for up to its full lifetime.
+ */
+export function reportedExpiry(
+  accessExpiresAt: number,
+  subjectExpiresAt: number,
+  sessionOutlivesIdToken: boolean,
+): number {
+  return sessionOutlivesIdToken ? accessExpiresAt : Math.min(accessExpiresAt, subjectExpiresAt);
+}
+
+/** Converts a token endpoint answer for `request` to what the caller gets. */
+export function toIssuedToken(
+  response: TokenResponse,
+  request: TokenRequest,
+  sessionOutlivesIdToken: boolean,
+): IssuedToken {
   return {
     accessToken: response.accessToken,
     tokenType: response.tokenType,
-    expiresAt: response.receivedAt + response.expiresInS * 1000,
+    expiresAt: reportedExpiry(
+      response.receivedAt + response.expiresInS * 1000,
+      request.subjectExpiresAt,
+      sessionOutlivesIdToken,
+    ),
     issuedTokenType: response.issuedTokenType,
   };
 }
 
 /** Exchanges on every request; used when caching is turned off. */
 export class ExchangingTokenService implements TokenService {
-  constructor(private readonly client: TokenEndpointClient) {}
+  constructor(
+    private readonly client: TokenEndpointClient,
+    private readonly sessionOutlivesIdToken = false,
+  ) {}
 
   async getToken(request: TokenRequest, trace: Trace): Promise<IssuedToken> {
     trace.cache = 'bypass';
-    return toIssuedToken(await this.client.exchange(request.subjectToken, trace));
+    const response = await this.client.exchange(request.subjectToken, trace);
+    return toIssuedToken(response, request, this.sessionOutlivesIdToken);
   }
 }

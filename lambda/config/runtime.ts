@@ -26,6 +26,16 @@ export interface RuntimeConfig {
   readonly cacheEnabled: boolean;
   /** Seconds of life an access token must have left to be served from cache. */
   readonly cacheMarginS: number;
+  /** Whether `expires_in` may run past the ID token's `exp` (`SESSION_OUTLIVES_ID_TOKEN`); see docs/cache.md. */
+  readonly sessionOutlivesIdToken: boolean;
+  /** Sessions kept per container by the memory tier (`MEMORY_CACHE_SIZE`). */
+  readonly memoryCacheSize: number;
+  /** How long a refresh lease in the shared tier lasts (`LEASE_MS`). */
+  readonly leaseMs: number;
+  /** How long a container that lost the lease waits for the new session before exchanging (`LEASE_WAIT_MS`). */
+  readonly leaseWaitMs: number;
+  /** Per-attempt timeout of shared tier calls (`CACHE_TIMEOUT_MS`). */
+  readonly cacheTimeoutMs: number;
   /** Whether subject tokens from another CIS2 issuer are refused before calling NHS. */
   readonly enforceIssuer: boolean;
   readonly cis2Issuer: string;
@@ -44,6 +54,20 @@ function positiveInt(env: Env, name: string, fallback?: number): number | undefi
   if (!Number.isSafeInteger(n) || n < 0)
     throw new ConfigError(`${name} must be a non-negative integer, got '${raw}'`);
   return n;
+}
+
+function atLeast(env: Env, name: string, min: number, fallback: number): number {
+  const n = positiveInt(env, name, fallback) as number;
+  if (n < min) throw new ConfigError(`${name} must be at least ${min}, got '${env[name]}'`);
+  return n;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false')
+    throw new ConfigError(`${name} must be 'true' or 'false', got '${raw}'`);
+  return raw === 'true';
 }
 
 function signingConfig(env: Env, profile: EnvironmentProfile): SigningConfig {
@@ -103,6 +127,11 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
     cacheTable: env.CACHE_TABLE || undefined,
     cacheEnabled: cache === 'on',
     cacheMarginS: positiveInt(env, 'CACHE_MARGIN_S', 60) as number,
+    sessionOutlivesIdToken: flag(env, 'SESSION_OUTLIVES_ID_TOKEN', false),
+    memoryCacheSize: atLeast(env, 'MEMORY_CACHE_SIZE', 1, 1000),
+    leaseMs: atLeast(env, 'LEASE_MS', 100, 5000),
+    leaseWaitMs: positiveInt(env, 'LEASE_WAIT_MS', 1000) as number,
+    cacheTimeoutMs: atLeast(env, 'CACHE_TIMEOUT_MS', 50, 500),
     // The real CIS2 issuers are not confirmed against live discovery, so only a configured or
     // emulated issuer is enforced before calling NHS; NHS enforces its own in every case.
     enforceIssuer: Boolean(env.CIS2_ISSUER) || profile.name === 'local',

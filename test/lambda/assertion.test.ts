@@ -61,7 +61,11 @@ describe('signClientAssertion', () => {
       const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
       const failure = checkAssertionClaims(header, claims, {
         nowMs: clock.now(),
-        isJtiReused: (jti) => seen.has(jti) || (seen.add(jti), false),
+        isJtiReused: (jti) => {
+          const reused = seen.has(jti);
+          seen.add(jti);
+          return reused;
+        },
       });
       expect(failure).toBeUndefined();
     }

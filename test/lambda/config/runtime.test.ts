@@ -24,6 +24,40 @@ describe('loadRuntimeConfig', () => {
     expect(config.enforceIssuer).toBe(false);
   });
 
+  it('defaults the cache settings: memory and shared tiers on, sessions end with the ID token', () => {
+    const config = loadRuntimeConfig({ ENVIRONMENT: 'int', ...KMS });
+    expect(config).toMatchObject({
+      cacheTable: undefined,
+      cacheEnabled: true,
+      sessionOutlivesIdToken: false,
+      memoryCacheSize: 1000,
+      leaseMs: 5000,
+      leaseWaitMs: 1000,
+      cacheTimeoutMs: 500,
+    });
+  });
+
+  it('reads the cache settings', () => {
+    const config = loadRuntimeConfig({
+      ENVIRONMENT: 'int',
+      ...KMS,
+      CACHE: 'off',
+      SESSION_OUTLIVES_ID_TOKEN: 'true',
+      MEMORY_CACHE_SIZE: '50',
+      LEASE_MS: '2000',
+      LEASE_WAIT_MS: '0',
+      CACHE_TIMEOUT_MS: '300',
+    });
+    expect(config).toMatchObject({
+      cacheEnabled: false,
+      sessionOutlivesIdToken: true,
+      memoryCacheSize: 50,
+      leaseMs: 2000,
+      leaseWaitMs: 0,
+      cacheTimeoutMs: 300,
+    });
+  });
+
   it('reads a local run: local key, static credentials, emulator URLs on the given port', () => {
     const config = loadRuntimeConfig({
       ENVIRONMENT: 'local',
@@ -48,6 +82,18 @@ describe('loadRuntimeConfig', () => {
     [{ ENVIRONMENT: 'int', SIGNING_KEY_ID: 'k', API_KEY: 'a', CLIENT_SECRET: 'b' }, /SECRET_ID is not set/],
     [{ ENVIRONMENT: 'int', ...KMS, CACHE_MARGIN_S: '-5' }, /CACHE_MARGIN_S must be a non-negative integer/],
     [{ ENVIRONMENT: 'int', ...KMS, CACHE: 'maybe' }, /CACHE must be 'on' or 'off'/],
+    [
+      { ENVIRONMENT: 'int', ...KMS, SESSION_OUTLIVES_ID_TOKEN: 'yes' },
+      /SESSION_OUTLIVES_ID_TOKEN must be 'true' or 'false'/,
+    ],
+    [{ ENVIRONMENT: 'int', ...KMS, MEMORY_CACHE_SIZE: '0' }, /MEMORY_CACHE_SIZE must be at least 1/],
+    [
+      { ENVIRONMENT: 'int', ...KMS, MEMORY_CACHE_SIZE: 'lots' },
+      /MEMORY_CACHE_SIZE must be a non-negative integer/,
+    ],
+    [{ ENVIRONMENT: 'int', ...KMS, LEASE_MS: '10' }, /LEASE_MS must be at least 100/],
+    [{ ENVIRONMENT: 'int', ...KMS, LEASE_WAIT_MS: '-1' }, /LEASE_WAIT_MS must be a non-negative integer/],
+    [{ ENVIRONMENT: 'int', ...KMS, CACHE_TIMEOUT_MS: '5' }, /CACHE_TIMEOUT_MS must be at least 50/],
   ])('refuses to start with %j', (env, message) => {
     expect(() => loadRuntimeConfig(env)).toThrow(ConfigError);
     expect(() => loadRuntimeConfig(env)).toThrow(message);
