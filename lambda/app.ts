@@ -11,6 +11,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { RuntimeConfig } from './config/runtime.js';
 import { secretsManagerCredentials, staticCredentials } from './credentials.js';
 import { createHandler, type Handler } from './handler.js';
+import { rejectedAssertionDiagnoser } from './rejection-diagnosis.js';
 import { KmsSigner } from './signer/kms.js';
 import { LocalKeySigner, loadOrCreateKeyFile } from './signer/local.js';
 import type { PublicSigningJwk, Signer } from './signer/signer.js';
@@ -118,7 +119,7 @@ function buildTokenService(
  * Assembles the proxy for a configuration.
  *
  * @param extraClientOptions - token client settings beyond the configuration (tests use this for
- *   the doctor hook and short timeouts).
+ *   short timeouts).
  */
 export async function buildApp(
   config: RuntimeConfig,
@@ -129,6 +130,7 @@ export async function buildApp(
   const telemetry = overrides.telemetry ?? powertoolsTelemetry(config.profile.name);
   const { signer, published } = await buildSigners(config, overrides);
   const credentials = buildCredentials(config, overrides);
+  const jwks = publishedJwks(published);
   const tokenClient = new TokenEndpointClient({
     tokenUrl: config.profile.tokenUrl,
     signer,
@@ -138,9 +140,14 @@ export async function buildApp(
     fetch: overrides.fetch,
     random: overrides.random,
     sleep: overrides.sleep,
+    diagnoseRejectedAssertion: rejectedAssertionDiagnoser({
+      jwks,
+      tokenUrl: config.profile.tokenUrl,
+      environment: config.profile.name,
+      clock,
+    }),
     ...extraClientOptions,
   });
-  const jwks = publishedJwks(published);
   const tokens = buildTokenService(config, overrides, { client: tokenClient, credentials, clock, telemetry });
   const handler = createHandler({
     environment: config.profile.name,

@@ -12,7 +12,6 @@ export const CACHE_TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
 ] as const;
 
 /** On-demand table keyed by `pk`, items expiring through the `expiresAt` TTL attribute (epoch seconds). */

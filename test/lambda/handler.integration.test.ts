@@ -264,10 +264,14 @@ describe('POST /token when NHS rejects the client assertion', () => {
         upstream: PLATFORM_ERRORS.assertionKidUnknown,
       });
       expect(String(res.body.error_description)).toContain('JWKS registered with NHS');
+      // Our assertion verifies against our own JWKS: what NHS holds for the app is what differs.
+      // (The harness key is 2048-bit for speed, which the doctor rightly flags.)
+      expect(res.body.findings).toEqual(['KEY_TOO_SMALL', 'SIGNATURE_VERIFIED']);
       expect(lastLog(h).fields).toMatchObject({
         message_id: records[0]?.messageId,
         upstream_error_description: PLATFORM_ERRORS.assertionKidUnknown.error_description,
         error_code: 'client_rejected',
+        findings: ['KEY_TOO_SMALL', 'SIGNATURE_VERIFIED'],
       });
     } finally {
       await h.close();
