@@ -6,7 +6,7 @@
  */
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../emulator/index.js';
 import { type App, type AppOverrides, buildApp } from '../../lambda/app.js';
-import { loadRuntimeConfig } from '../../lambda/config/runtime.js';
+import { loadRuntimeConfig, type RuntimeConfig } from '../../lambda/config/runtime.js';
 import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
 import { memoryTelemetry } from '../../lambda/telemetry.js';
 import type { TokenClientOptions } from '../../lambda/token-client.js';
@@ -41,6 +41,8 @@ export interface ProxyResponse {
 export interface Harness {
   readonly emulator: Emulator;
   readonly app: App;
+  /** The runtime configuration the app was built from; build a second instance with it. */
+  readonly config: RuntimeConfig;
   readonly server: LocalServer;
   readonly kms: ReturnType<typeof mockKms>['kms'];
   /** A KMS client answered by the mock, for signing outside the proxy. */
@@ -114,6 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return {
     emulator,
     app,
+    config,
     server,
     kms,
     kmsClient: client,

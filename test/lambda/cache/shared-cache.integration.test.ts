@@ -11,7 +11,6 @@ import { deriveCacheKey } from '../../../lambda/cache/cache-key.js';
 import { open, SealedEntryError } from '../../../lambda/cache/sealed.js';
 import type { CachedSession } from '../../../lambda/cache/session.js';
 import { ManualClock } from '../../../lambda/clock.js';
-import { loadRuntimeConfig } from '../../../lambda/config/runtime.js';
 import { METRIC, memoryTelemetry } from '../../../lambda/telemetry.js';
 import { type DynaliteTable, startDynalite } from '../../helpers/dynalite.js';
 import { type FakeKmsKey, rsaKey } from '../../helpers/kms.js';
@@ -79,17 +78,9 @@ async function startPair(table: DynaliteTable, env: Record<string, string> = {})
     overrides: { clock, dynamo: dynamoA },
   });
   const a = instance(h.app, h.telemetry, dynamoA);
-  const config = loadRuntimeConfig({
-    ENVIRONMENT: 'local',
-    EMULATOR_PORT: new URL(h.emulator.baseUrl).port,
-    SIGNING_KEY_ID: kmsKey.keyId,
-    API_KEY: HARNESS_API_KEY,
-    CLIENT_SECRET: HARNESS_CLIENT_SECRET,
-    ...cacheEnv,
-  });
   const telemetryB = memoryTelemetry();
   const dynamoB = table.newClient();
-  const appB = await buildApp(config, {
+  const appB = await buildApp(h.config, {
     signer: h.app.signer,
     telemetry: telemetryB,
     clock,
