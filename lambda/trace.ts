@@ -19,8 +19,6 @@ export interface Trace {
   upstreamErrorDescription?: string;
   /** The NHS `message_id` of the last NHS response that carried one. */
   messageId?: string;
-  /** Assertion doctor finding codes when NHS rejected our assertion. */
-  findings?: readonly string[];
 }
 
 /** A fresh trace for a request. */

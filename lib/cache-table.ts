@@ -8,11 +8,7 @@ import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
 /** The item operations the runtime performs, and nothing else (no Scan or Query). */
-export const CACHE_TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-] as const;
+export const CACHE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
 
 /** On-demand table keyed by `pk`, items expiring through the `expiresAt` TTL attribute (epoch seconds). */
 export class CacheTable extends Construct {

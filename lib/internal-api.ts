@@ -11,6 +11,7 @@ import {
   JsonSchemaType,
   JsonSchemaVersion,
   LambdaIntegration,
+  ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { InterfaceVpcEndpoint } from 'aws-cdk-lib/aws-ec2';
@@ -95,6 +96,18 @@ export class InternalApi extends Construct {
       requestModels: { 'application/json': tokenRequest, $default: tokenRequest },
     });
     this.api.root.addResource('health').addMethod('GET', integration);
+    // API Gateway answers invalid bodies itself; answer in the proxy's own error shape, naming
+    // the field, instead of its bare {"message": "Invalid request body"}.
+    this.api.addGatewayResponse('BadRequestBody', {
+      type: ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      responseHeaders: { 'Content-Type': "'application/json'", 'Cache-Control': "'no-store'" },
+      templates: {
+        'application/json':
+          // validationErrorString is left out: it contains unescaped quotes that would break the JSON.
+          '{"error": "invalid_request", "error_description": "request body must be a JSON object with a non-empty string subject_token (the CIS2 ID token)", "correlation_id": "$context.requestId"}',
+      },
+    });
   }
 }
 

@@ -18,11 +18,12 @@ export const SIGNING_ALGORITHM = 'RSASSA_PKCS1_V1_5_SHA_512';
 
 /**
  * Key management actions delegated to the account's IAM policies. Deliberately excludes `kms:Sign`
- * and `kms:Verify`: nobody but the function role named in the key policy can sign as this app, and
+ * and `kms:Verify`, and `kms:CreateGrant` (a grant could hand out `kms:Sign` without the algorithm
+ * condition): nobody but the function role named in the key policy can sign as this app, and
  * granting that to anyone else requires a visible key policy change.
  */
-const ADMIN_ACTIONS = [
-  'kms:Create*',
+export const ADMIN_ACTIONS = [
+  'kms:CreateAlias',
   'kms:Describe*',
   'kms:Enable*',
   'kms:List*',

@@ -131,12 +131,17 @@ export class CachingTokenService implements TokenService {
       response = await this.options.client.refresh(stale.refreshToken as string, trace);
     } catch (err) {
       // A refused refresh token (used elsewhere, expired, revoked) says nothing about the ID
-      // token, which passed validation: exchanging it is the normal way back. Any other failure
-      // (NHS down, rate limiting, timeouts) is surfaced: an exchange would meet the same NHS and
-      // spend a KMS signature and a jti on it.
-      if (!isProxyError(err) || err.code !== 'refresh_rejected') throw err;
-      this.options.telemetry.log.info('token_cache_refresh_rejected', {
+      // token, which passed validation: exchanging it is the normal way back. So does a refused
+      // client secret (`invalid_client`): the exchange authenticates with the KMS-signed assertion
+      // instead, and must not be held hostage by a wrong secret for the refresh token's 12 hours.
+      // Any other failure (NHS down, rate limiting, timeouts) is surfaced: an exchange would meet
+      // the same NHS and spend a KMS signature and a jti on it.
+      if (!isProxyError(err) || (err.code !== 'refresh_rejected' && err.code !== 'client_rejected'))
+        throw err;
+      this.options.telemetry.log.warn('token_cache_refresh_rejected', {
         correlation_id: trace.correlationId,
+        error_code: err.code,
+        upstream_error: err.upstream?.error,
         message_id: err.messageId,
       });
       return this.exchange(request, key, trace);

@@ -73,8 +73,10 @@ export class DynamoTier implements SharedCacheTier {
         }),
       ),
     );
-    // TTL deletion is lazy (up to days late), so expiry is enforced here as well.
-    if (!item || Number(item.expiresAt?.N) * 1000 <= now) return undefined;
+    // TTL deletion is lazy (up to days late), so expiry is enforced here as well; an item
+    // without a readable expiry counts as expired.
+    const expiresAtMs = Number(item?.expiresAt?.N) * 1000;
+    if (!item || !(expiresAtMs > now)) return undefined;
     return this.openItem(item, key);
   }
 

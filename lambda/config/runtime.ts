@@ -2,7 +2,7 @@
  * Runtime configuration, read from environment variables once per container and validated up
  * front: a missing or wrong setting stops the proxy from starting, with a message naming it.
  */
-import type { RetryPolicy } from '../token-client.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../token-client.js';
 import { ConfigError, type EnvironmentProfile, environmentProfile } from './environments.js';
 
 /** Where the signing key lives. */
@@ -39,7 +39,7 @@ export interface RuntimeConfig {
   /** Whether subject tokens from another CIS2 issuer are refused before calling NHS. */
   readonly enforceIssuer: boolean;
   readonly cis2Issuer: string;
-  readonly retry: Partial<RetryPolicy>;
+  readonly retry: RetryPolicy;
 }
 
 /** Default local signing key location (git-ignored). */
@@ -47,18 +47,21 @@ export const DEFAULT_LOCAL_KEY_FILE = '.local/signing-key.pem';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function positiveInt(env: Env, name: string, fallback?: number): number | undefined {
+function nonNegativeInt(env: Env, name: string): number | undefined {
   const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0)
+  if (!Number.isSafeInteger(n) || n < 0) {
     throw new ConfigError(`${name} must be a non-negative integer, got '${raw}'`);
+  }
   return n;
 }
 
-function atLeast(env: Env, name: string, min: number, fallback: number): number {
-  const n = positiveInt(env, name, fallback) as number;
-  if (n < min) throw new ConfigError(`${name} must be at least ${min}, got '${env[name]}'`);
+/** An integer setting within [min, max], or `fallback` when unset. */
+function intInRange(env: Env, name: string, min: number, max: number, fallback: number): number {
+  const n = nonNegativeInt(env, name) ?? fallback;
+  if (n < min || n > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got '${env[name]}'`);
   return n;
 }
 
@@ -77,6 +80,13 @@ function signingConfig(env: Env, profile: EnvironmentProfile): SigningConfig {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+    // The kid is read once per container; an alias repointed meanwhile would sign with a key
+    // whose kid the assertions do not carry.
+    for (const [name, id] of [['SIGNING_KEY_ID', keyId], ...others.map((o) => ['PUBLISHED_KEY_IDS', o])]) {
+      if (/(^|:)alias\//.test(id as string)) {
+        throw new ConfigError(`${name} must name a KMS key by ARN or id, not by alias ('${id}')`);
+      }
+    }
     return { kind: 'kms', keyId, publishedKeyIds: [...new Set([keyId, ...others])] };
   }
   if (!profile.allowLocalKey) {
@@ -107,7 +117,7 @@ function credentialsConfig(env: Env, profile: EnvironmentProfile): CredentialsCo
  * @throws {@link ConfigError} naming the first missing or invalid setting.
  */
 export function loadSigningOnlyConfig(env: Env): Pick<RuntimeConfig, 'profile' | 'signing'> {
-  const profile = environmentProfile(env.ENVIRONMENT, positiveInt(env, 'EMULATOR_PORT'));
+  const profile = environmentProfile(env.ENVIRONMENT, nonNegativeInt(env, 'EMULATOR_PORT'));
   return { profile, signing: signingConfig(env, profile) };
 }
 
@@ -120,26 +130,38 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
   const { profile, signing } = loadSigningOnlyConfig(env);
   const cache = env.CACHE ?? 'on';
   if (cache !== 'on' && cache !== 'off') throw new ConfigError(`CACHE must be 'on' or 'off', got '${cache}'`);
+  // Upper bounds keep one request inside the Lambda timeout (25 s) and API Gateway's 29 s.
+  const retry: RetryPolicy = {
+    ...DEFAULT_RETRY_POLICY,
+    maxAttempts: intInRange(env, 'TOKEN_MAX_ATTEMPTS', 1, 5, DEFAULT_RETRY_POLICY.maxAttempts),
+    attemptTimeoutMs: intInRange(
+      env,
+      'TOKEN_ATTEMPT_TIMEOUT_MS',
+      100,
+      20_000,
+      DEFAULT_RETRY_POLICY.attemptTimeoutMs,
+    ),
+    deadlineMs: intInRange(env, 'TOKEN_DEADLINE_MS', 100, 20_000, DEFAULT_RETRY_POLICY.deadlineMs),
+  };
   return {
     profile,
     signing,
     credentials: credentialsConfig(env, profile),
     cacheTable: env.CACHE_TABLE || undefined,
     cacheEnabled: cache === 'on',
-    cacheMarginS: positiveInt(env, 'CACHE_MARGIN_S', 60) as number,
+    // An access token lives 599 s; a margin near that would never serve from cache.
+    cacheMarginS: intInRange(env, 'CACHE_MARGIN_S', 0, 300, 60),
     sessionOutlivesIdToken: flag(env, 'SESSION_OUTLIVES_ID_TOKEN', false),
-    memoryCacheSize: atLeast(env, 'MEMORY_CACHE_SIZE', 1, 1000),
-    leaseMs: atLeast(env, 'LEASE_MS', 100, 5000),
-    leaseWaitMs: positiveInt(env, 'LEASE_WAIT_MS', 1000) as number,
-    cacheTimeoutMs: atLeast(env, 'CACHE_TIMEOUT_MS', 50, 500),
+    memoryCacheSize: intInRange(env, 'MEMORY_CACHE_SIZE', 1, 1_000_000, 1000),
+    // The lease must outlast the refresh call it guards, or a second container could redeem
+    // the same single-use refresh token.
+    leaseMs: intInRange(env, 'LEASE_MS', 100, 60_000, retry.deadlineMs + 2_000),
+    leaseWaitMs: intInRange(env, 'LEASE_WAIT_MS', 0, 10_000, 1000),
+    cacheTimeoutMs: intInRange(env, 'CACHE_TIMEOUT_MS', 50, 5_000, 500),
     // The real CIS2 issuers are not confirmed against live discovery, so only a configured or
     // emulated issuer is enforced before calling NHS; NHS enforces its own in every case.
     enforceIssuer: Boolean(env.CIS2_ISSUER) || profile.name === 'local',
     cis2Issuer: env.CIS2_ISSUER || profile.cis2Issuer,
-    retry: {
-      maxAttempts: positiveInt(env, 'TOKEN_MAX_ATTEMPTS'),
-      attemptTimeoutMs: positiveInt(env, 'TOKEN_ATTEMPT_TIMEOUT_MS'),
-      deadlineMs: positiveInt(env, 'TOKEN_DEADLINE_MS'),
-    },
+    retry,
   };
 }

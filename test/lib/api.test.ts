@@ -36,6 +36,18 @@ describe('internal API', () => {
     });
   });
 
+  it('answers an invalid body in the proxy error shape, naming subject_token, as valid JSON', () => {
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
+    const badBody = responses.find((r) => r.Properties.ResponseType === 'BAD_REQUEST_BODY');
+    expect(badBody?.Properties.StatusCode).toBe('400');
+    const body = JSON.parse(badBody?.Properties.ResponseTemplates['application/json']);
+    expect(body).toEqual({
+      error: 'invalid_request',
+      error_description: expect.stringContaining('subject_token'),
+      correlation_id: '$context.requestId',
+    });
+  });
+
   it('logs access as JSON and execution errors without bodies, with metrics and tracing', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       RestApiId: { Ref: apiId },

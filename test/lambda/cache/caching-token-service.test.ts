@@ -152,14 +152,23 @@ describe('CachingTokenService, memory tier only', () => {
     expect(t.client.exchange).toHaveBeenCalledTimes(2);
   });
 
-  it('falls back to a fresh exchange when NHS refuses the refresh token (invalid_grant)', async () => {
+  it.each([
+    [
+      'the refresh token (invalid_grant)',
+      new ProxyError('refresh_rejected', 'NHS answered 401 invalid_grant'),
+    ],
+    [
+      'the client secret (invalid_client)',
+      new ProxyError('client_rejected', 'NHS answered 401 invalid_client', {
+        upstream: { status: 401, error: 'invalid_client' },
+      }),
+    ],
+  ])('falls back to a fresh exchange when NHS refuses %s', async (_what, refusal) => {
     // Prepare
     const t = setup();
     const req = t.request();
     await t.get(req);
-    t.client.refresh.mockRejectedValueOnce(
-      new ProxyError('refresh_rejected', 'NHS answered 401 invalid_grant', { messageId: 'rrt-1' }),
-    );
+    t.client.refresh.mockRejectedValueOnce(refusal);
     t.clock.advance(540_000);
 
     // Act

@@ -57,6 +57,18 @@ describe('DynamoTier', () => {
     expect(await other.lease(freshKey(), session('rev-1'), T0)).toBe(false);
   });
 
+  it('treats an item without a readable expiry as expired', async () => {
+    // Prepare
+    const key = freshKey();
+    await tier.put(key, session());
+    const [item] = (await table.scan()).filter((i) => i.pk?.S === key.id);
+    const { expiresAt: _dropped, ...withoutExpiry } = item ?? {};
+    await table.client.send(new PutItemCommand({ TableName: table.tableName, Item: withoutExpiry }));
+
+    // Act + Assess
+    expect(await tier.get(key, T0)).toBeUndefined();
+  });
+
   it.each([
     ['a ciphertext that does not authenticate', { ct: { B: new Uint8Array(64).fill(7) } }],
     ['a revision that differs from the sealed one', { rev: { S: 'swapped' } }],

@@ -31,10 +31,24 @@ describe('loadRuntimeConfig', () => {
       cacheEnabled: true,
       sessionOutlivesIdToken: false,
       memoryCacheSize: 1000,
-      leaseMs: 5000,
+      // Longer than a refresh call can take (the 20 s deadline), so no second container redeems it.
+      leaseMs: 22_000,
       leaseWaitMs: 1000,
       cacheTimeoutMs: 500,
+      retry: { maxAttempts: 3, attemptTimeoutMs: 8000, deadlineMs: 20_000 },
     });
+  });
+
+  it('reads the retry policy and derives the default lease from its deadline', () => {
+    const config = loadRuntimeConfig({
+      ENVIRONMENT: 'int',
+      ...KMS,
+      TOKEN_MAX_ATTEMPTS: '2',
+      TOKEN_ATTEMPT_TIMEOUT_MS: '3000',
+      TOKEN_DEADLINE_MS: '7000',
+    });
+    expect(config.retry).toMatchObject({ maxAttempts: 2, attemptTimeoutMs: 3000, deadlineMs: 7000 });
+    expect(config.leaseMs).toBe(9000);
   });
 
   it('reads the cache settings', () => {
@@ -86,14 +100,36 @@ describe('loadRuntimeConfig', () => {
       { ENVIRONMENT: 'int', ...KMS, SESSION_OUTLIVES_ID_TOKEN: 'yes' },
       /SESSION_OUTLIVES_ID_TOKEN must be 'true' or 'false'/,
     ],
-    [{ ENVIRONMENT: 'int', ...KMS, MEMORY_CACHE_SIZE: '0' }, /MEMORY_CACHE_SIZE must be at least 1/],
+    [{ ENVIRONMENT: 'int', ...KMS, MEMORY_CACHE_SIZE: '0' }, /MEMORY_CACHE_SIZE must be between 1 and/],
+    [{ ENVIRONMENT: 'int', ...KMS, TOKEN_MAX_ATTEMPTS: '0' }, /TOKEN_MAX_ATTEMPTS must be between 1 and 5/],
+    [
+      { ENVIRONMENT: 'int', ...KMS, TOKEN_DEADLINE_MS: '0' },
+      /TOKEN_DEADLINE_MS must be between 100 and 20000/,
+    ],
+    [
+      { ENVIRONMENT: 'int', ...KMS, TOKEN_DEADLINE_MS: '60000' },
+      /TOKEN_DEADLINE_MS must be between 100 and 20000/,
+    ],
+    [
+      { ENVIRONMENT: 'int', ...KMS, TOKEN_ATTEMPT_TIMEOUT_MS: '0' },
+      /TOKEN_ATTEMPT_TIMEOUT_MS must be between 100/,
+    ],
+    [{ ENVIRONMENT: 'int', ...KMS, CACHE_MARGIN_S: '599' }, /CACHE_MARGIN_S must be between 0 and 300/],
+    [
+      { ENVIRONMENT: 'int', ...KMS, SIGNING_KEY_ID: 'alias/cis2-token-proxy/int/a' },
+      /SIGNING_KEY_ID must name a KMS key by ARN or id, not by alias/,
+    ],
+    [
+      { ENVIRONMENT: 'int', ...KMS, PUBLISHED_KEY_IDS: 'arn:aws:kms:eu-west-2:1:alias/old' },
+      /PUBLISHED_KEY_IDS must name a KMS key by ARN or id, not by alias/,
+    ],
     [
       { ENVIRONMENT: 'int', ...KMS, MEMORY_CACHE_SIZE: 'lots' },
       /MEMORY_CACHE_SIZE must be a non-negative integer/,
     ],
-    [{ ENVIRONMENT: 'int', ...KMS, LEASE_MS: '10' }, /LEASE_MS must be at least 100/],
+    [{ ENVIRONMENT: 'int', ...KMS, LEASE_MS: '10' }, /LEASE_MS must be between 100 and/],
     [{ ENVIRONMENT: 'int', ...KMS, LEASE_WAIT_MS: '-1' }, /LEASE_WAIT_MS must be a non-negative integer/],
-    [{ ENVIRONMENT: 'int', ...KMS, CACHE_TIMEOUT_MS: '5' }, /CACHE_TIMEOUT_MS must be at least 50/],
+    [{ ENVIRONMENT: 'int', ...KMS, CACHE_TIMEOUT_MS: '5' }, /CACHE_TIMEOUT_MS must be between 50 and/],
   ])('refuses to start with %j', (env, message) => {
     expect(() => loadRuntimeConfig(env)).toThrow(ConfigError);
     expect(() => loadRuntimeConfig(env)).toThrow(message);
