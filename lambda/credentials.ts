@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ProxyError } from './errors.js';
+import { ProxyError, withTimeout } from './errors.js';
 import type { AppCredentials } from './token-client.js';
 
 /** Secrets Manager errors that mean the secret itself is wrong, not that the service is down. */
@@ -35,20 +35,40 @@ export function parseCredentialsSecret(secretId: string, text: string | undefine
   return { apiKey: record.api_key as string, clientSecret: record.client_secret as string };
 }
 
+/** How long one GetSecretValue may take; Secrets Manager answers in tens of milliseconds. */
+export const SECRETS_TIMEOUT_MS = 3_000;
+
 /**
  * Reads the app credentials from Secrets Manager once per container and keeps them; a failed
- * read is not kept, so the next request tries again.
+ * read is not kept, so the next request tries again. A read that does not answer within
+ * `timeoutMs` fails as `secrets_unavailable`: kept pending, it would hang every later request of
+ * the container too.
  */
 export function secretsManagerCredentials(
   client: SecretsManagerClient,
   secretId: string,
+  timeoutMs = SECRETS_TIMEOUT_MS,
 ): () => Promise<AppCredentials> {
   let cached: Promise<AppCredentials> | undefined;
   const load = async (): Promise<AppCredentials> => {
     let secretString: string | undefined;
     try {
-      secretString = (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+      const read = client.send(new GetSecretValueCommand({ SecretId: secretId }), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      });
+      secretString = (
+        await withTimeout(
+          read,
+          timeoutMs,
+          () =>
+            new ProxyError(
+              'secrets_unavailable',
+              `Secrets Manager did not answer within ${timeoutMs} ms; retry later`,
+            ),
+        )
+      ).SecretString;
     } catch (err) {
+      if (err instanceof ProxyError) throw err;
       const name = err instanceof Error ? err.name : 'UnknownError';
       throw PERMANENT_SECRET_ERRORS.has(name)
         ? new ProxyError(

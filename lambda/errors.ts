@@ -96,3 +96,20 @@ export class ProxyError extends Error {
 export function isProxyError(value: unknown): value is ProxyError {
   return value instanceof ProxyError;
 }
+
+/**
+ * Settles as `work` does, unless it has not settled within `ms`: then rejects with `onTimeout()`.
+ * A dependency that hangs (a blackholed connection, an SDK call without a timeout) must cost a
+ * bounded wait and a clear error, never the whole Lambda timeout. `work` is not cancelled (give
+ * it an AbortSignal for that); a failure it reports after the timeout is ignored.
+ */
+export function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => ProxyError): Promise<T> {
+  // Normalised: a test double may answer synchronously where the real client returns a promise.
+  const pending = Promise.resolve(work);
+  pending.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), Math.max(0, ms));
+  });
+  return Promise.race([pending, timedOut]).finally(() => clearTimeout(timer));
+}

@@ -158,7 +158,8 @@ export function createHandler(deps: HandlerDeps): Handler {
     try {
       correlationId = correlationIdOf(event, () => correlationId);
       const path = (event.path ?? '/').replace(/\/+$/, '') || '/';
-      const allowed = ROUTES[path];
+      // Own keys only: a path such as `constructor` must not find Object.prototype's members.
+      const allowed = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
       if (!allowed)
         throw new ProxyError('not_found', `no route ${path}; use POST /token, GET /jwks.json or GET /health`);
       if (event.httpMethod !== allowed) {

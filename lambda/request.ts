@@ -10,6 +10,13 @@ import { checkSubjectTokenClaims, PLATFORM_ERRORS } from './nhs/platform.js';
 /** Largest request body we read; CIS2 ID tokens are a few KiB. */
 export const MAX_BODY_BYTES = 32 * 1024;
 
+/**
+ * Algorithms the platform's `VerifyJWT.SubjectToken` accepts (nhs-platform.md §4d). Any other
+ * `alg` (`none`, `HS256`, `PS512`...) fails there with the catch-all 500 `unknown_error`, which
+ * would cost a KMS signature per retry and reach the caller as `nhs_unavailable`.
+ */
+export const SUBJECT_TOKEN_ALGS: readonly string[] = ['RS256', 'RS512'];
+
 /** A request that passed validation. */
 export interface TokenRequest {
   readonly subjectToken: string;
@@ -138,6 +145,22 @@ function validateSubjectToken(token: string, policy: SubjectTokenPolicy): TokenR
     throw new ProxyError(
       'invalid_subject_token',
       `NHS would refuse this subject_token: ${nhs.error_description}${extra}`,
+    );
+  }
+  // Checked after the platform's claim rules, so a token failing both is told the platform's reason.
+  const { alg } = decoded.header;
+  if (!SUBJECT_TOKEN_ALGS.includes(alg as string)) {
+    // Echo the alg only when it is short: the message goes to the caller and to the log line.
+    const named = typeof alg === 'string' && /^[\w-]{1,16}$/.test(alg) ? `alg ${alg}` : 'an unsupported alg';
+    throw new ProxyError(
+      'invalid_subject_token',
+      `subject_token is signed with ${named}; CIS2 ID tokens are ${SUBJECT_TOKEN_ALGS.join(' or ')}`,
+    );
+  }
+  if (decoded.signature.length === 0) {
+    throw new ProxyError(
+      'invalid_subject_token',
+      'subject_token has no signature; send the ID token CIS2 issued',
     );
   }
   const { exp, sub } = decoded.payload;

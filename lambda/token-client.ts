@@ -5,8 +5,8 @@
  */
 import { type AssertionParams, signClientAssertion } from './assertion.js';
 import type { Clock } from './clock.js';
-import { ProxyError, type UpstreamDetail } from './errors.js';
-import { URN } from './nhs/platform.js';
+import { ProxyError, type UpstreamDetail, withTimeout } from './errors.js';
+import { PLATFORM_ERRORS, URN } from './nhs/platform.js';
 import type { Signer } from './signer/signer.js';
 import type { Trace } from './trace.js';
 
@@ -102,26 +102,26 @@ export class TokenEndpointClient {
 
   /** Exchanges a CIS2 ID token for a user-restricted access token (RFC 8693). */
   exchange(subjectToken: string, trace: Trace): Promise<TokenResponse> {
-    return this.call('token-exchange', trace, async () => ({
+    return this.call('token-exchange', trace, async (deadline) => ({
       grant_type: URN.tokenExchange,
       subject_token_type: URN.idToken,
       subject_token: subjectToken,
-      ...(await this.assertionFields(trace)),
+      ...(await this.assertionFields(trace, deadline)),
     }));
   }
 
   /** Gets an application-restricted access token. */
   clientCredentials(trace: Trace): Promise<TokenResponse> {
-    return this.call('client_credentials', trace, async () => ({
+    return this.call('client_credentials', trace, async (deadline) => ({
       grant_type: 'client_credentials',
-      ...(await this.assertionFields(trace)),
+      ...(await this.assertionFields(trace, deadline)),
     }));
   }
 
   /** Redeems a single-use refresh token; authenticates with the client secret, no signature. */
   refresh(refreshToken: string, trace: Trace): Promise<TokenResponse> {
-    return this.call('refresh_token', trace, async () => {
-      const { apiKey, clientSecret } = await this.options.credentials();
+    return this.call('refresh_token', trace, async (deadline) => {
+      const { apiKey, clientSecret } = await this.credentialsBefore(deadline);
       return {
         grant_type: 'refresh_token',
         client_id: apiKey,
@@ -131,13 +131,31 @@ export class TokenEndpointClient {
     });
   }
 
-  private async assertionFields(trace: Trace): Promise<Record<string, string>> {
-    const { apiKey } = await this.options.credentials();
-    const signed = await signClientAssertion(this.options.signer, this.options.clock, {
-      apiKey,
-      tokenUrl: this.options.tokenUrl,
-      lifetimeS: this.options.assertionLifetimeS,
-    });
+  /**
+   * The app credentials, within the call's deadline: a Secrets Manager read that hangs must end
+   * the call with a clear 503 inside the budget, not run the request into the Lambda timeout.
+   */
+  private credentialsBefore(deadline: number): Promise<AppCredentials> {
+    return withTimeout(
+      this.options.credentials(),
+      deadline - performance.now(),
+      () =>
+        new ProxyError('secrets_unavailable', 'the app credentials could not be read before the deadline'),
+    );
+  }
+
+  private async assertionFields(trace: Trace, deadline: number): Promise<Record<string, string>> {
+    const { apiKey } = await this.credentialsBefore(deadline);
+    // Signing is bounded by the deadline too, and a hang is the signer's failure, not NHS's.
+    const signed = await withTimeout(
+      signClientAssertion(this.options.signer, this.options.clock, {
+        apiKey,
+        tokenUrl: this.options.tokenUrl,
+        lifetimeS: this.options.assertionLifetimeS,
+      }),
+      deadline - performance.now(),
+      () => new ProxyError('signer_unavailable', 'the client assertion was not signed before the deadline'),
+    );
     trace.kid = signed.kid;
     trace.jti = signed.jti;
     trace.jtis.push(signed.jti);
@@ -148,16 +166,21 @@ export class TokenEndpointClient {
   private async call(
     grant: Grant,
     trace: Trace,
-    buildForm: () => Promise<Record<string, string>>,
+    buildForm: (deadline: number) => Promise<Record<string, string>>,
   ): Promise<TokenResponse> {
     trace.grant = grant;
     const deadline = performance.now() + this.policy.deadlineMs;
     let last: ProxyError | undefined;
     for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
       if (deadline - performance.now() <= 0) break;
-      const form = await buildForm();
+      const form = await buildForm(deadline);
       trace.attempts = attempt;
-      const timeoutMs = Math.min(this.policy.attemptTimeoutMs, Math.max(1, deadline - performance.now()));
+      // Whole milliseconds: AbortSignal.timeout throws a RangeError for a fractional delay, which
+      // once the deadline binds would fail every remaining attempt before it reached NHS.
+      const timeoutMs = Math.max(
+        1,
+        Math.floor(Math.min(this.policy.attemptTimeoutMs, deadline - performance.now())),
+      );
       const outcome = await this.attempt(grant, form, trace, timeoutMs);
       if (outcome.kind === 'token') return outcome.token;
       if (outcome.kind === 'final') throw await this.withFindings(outcome.error, grant, form);
@@ -330,6 +353,17 @@ function classifyRejection(
         upstream,
         status: upstream.status === 401 ? 401 : 400,
       },
+    );
+  }
+  // NHS words a failed signature the same for our assertion and for the ID token. Ours cannot be
+  // the one: NHS found a key under our kid (else "no matching public key"), and our kid is our
+  // key's RFC 7638 thumbprint, so that key is ours. A forged or corrupted ID token is the caller's
+  // problem, and must not raise the operators' RequestFailed alarm.
+  if (grant === 'token-exchange' && description === PLATFORM_ERRORS.signatureInvalid.error_description) {
+    return new ProxyError(
+      'subject_token_rejected',
+      `${said}. The subject_token's signature does not verify with CIS2's keys: obtain a new CIS2 ID token.`,
+      { messageId, upstream, status: 401 },
     );
   }
   if (upstream.error === 'unauthorized_client') {

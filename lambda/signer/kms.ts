@@ -4,9 +4,10 @@ import {
   type KMSClient,
   KMSServiceException,
   SignCommand,
+  type SignCommandOutput,
   SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
-import { ProxyError } from '../errors.js';
+import { ProxyError, withTimeout } from '../errors.js';
 import { toPublicSigningJwk } from './public-jwk.js';
 import type { PublicSigningJwk, Signer } from './signer.js';
 
@@ -49,7 +50,12 @@ export interface KmsSignerOptions {
   readonly keyId: string;
   /** Prefix of the derived `kid`, usually the environment name. */
   readonly kidPrefix: string;
+  /** How long one KMS call may take before it fails as `signer_unavailable`; default {@link KMS_TIMEOUT_MS}. */
+  readonly timeoutMs?: number;
 }
+
+/** Default bound of one KMS call; Sign answers in milliseconds when KMS is healthy. */
+export const KMS_TIMEOUT_MS = 3_000;
 
 /**
  * Signs with an RSA key held in AWS KMS: the private key never leaves the HSM. The signature is
@@ -74,15 +80,36 @@ export class KmsSigner implements Signer {
     return this.jwk;
   }
 
+  /**
+   * Sends a KMS command within the timeout. A hung call must fail: a pending `GetPublicKey` is
+   * kept by {@link publicJwk} and would hang every request and the JWKS route with it.
+   */
+  private send<T>(command: SignCommand | GetPublicKeyCommand, operation: string): Promise<T> {
+    const timeoutMs = this.options.timeoutMs ?? KMS_TIMEOUT_MS;
+    const call = this.options.client.send(command as SignCommand, {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    }) as Promise<unknown> as Promise<T>;
+    return withTimeout(
+      call,
+      timeoutMs,
+      () =>
+        new ProxyError(
+          'signer_unavailable',
+          `KMS ${operation} did not answer within ${timeoutMs} ms; retry later`,
+        ),
+    );
+  }
+
   async sign(signingInput: Uint8Array): Promise<Uint8Array> {
     try {
-      const out = await this.options.client.send(
+      const out = await this.send<SignCommandOutput>(
         new SignCommand({
           KeyId: this.options.keyId,
           Message: signingInput,
           MessageType: 'RAW',
           SigningAlgorithm: SigningAlgorithmSpec.RSASSA_PKCS1_V1_5_SHA_512,
         }),
+        'Sign',
       );
       if (!out.Signature) throw new ProxyError('signer_misconfigured', 'KMS Sign returned no signature');
       return out.Signature;
@@ -95,8 +122,12 @@ export class KmsSigner implements Signer {
   private async loadPublicJwk(): Promise<PublicSigningJwk> {
     let out: GetPublicKeyCommandOutput;
     try {
-      out = await this.options.client.send(new GetPublicKeyCommand({ KeyId: this.options.keyId }));
+      out = await this.send<GetPublicKeyCommandOutput>(
+        new GetPublicKeyCommand({ KeyId: this.options.keyId }),
+        'GetPublicKey',
+      );
     } catch (err) {
+      if (err instanceof ProxyError) throw err;
       throw kmsError(err, 'GetPublicKey');
     }
     if (!out.PublicKey || out.KeyUsage !== 'SIGN_VERIFY' || !out.KeySpec?.startsWith('RSA_')) {

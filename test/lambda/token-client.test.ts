@@ -1,0 +1,122 @@
+/**
+ * The token client's deadline and its reading of NHS refusals, on the cases the drills found
+ * wanting (test/drill): an attempt cut short by the deadline, a hung signer or secret read, and
+ * a forged ID token signature.
+ */
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../lambda/clock.js';
+import { isProxyError, type ProxyError } from '../../lambda/errors.js';
+import { LocalKeySigner } from '../../lambda/signer/local.js';
+import type { Signer } from '../../lambda/signer/signer.js';
+import { type TokenClientOptions, TokenEndpointClient } from '../../lambda/token-client.js';
+import { newTrace } from '../../lambda/trace.js';
+import { rsaKey } from '../helpers/kms.js';
+
+const signer = new LocalKeySigner(rsaKey(), 'test');
+const credentials = async () => ({ apiKey: 'api-key-0001', clientSecret: 'client-secret-0001' });
+const never = <T>() => new Promise<T>(() => {});
+
+function client(options: Partial<TokenClientOptions>): TokenEndpointClient {
+  return new TokenEndpointClient({
+    tokenUrl: 'https://int.api.service.nhs.uk/oauth2/token',
+    signer,
+    clock: systemClock,
+    credentials,
+    retry: { maxAttempts: 3, attemptTimeoutMs: 100, deadlineMs: 150, baseBackoffMs: 0, maxBackoffMs: 0 },
+    ...options,
+  });
+}
+
+/** A fetch that never answers, until its signal aborts it (as a black-holed connection). */
+function hangingFetch(calls: { count: number }): typeof fetch {
+  return (_url, init) => {
+    calls.count += 1;
+    return new Promise((_, reject) => {
+      init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+    });
+  };
+}
+
+async function failure(call: Promise<unknown>): Promise<ProxyError> {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isProxyError(err)) throw new Error(`expected a ProxyError, got ${String(err)}`);
+  return err;
+}
+
+describe('TokenEndpointClient deadline', () => {
+  it('still sends the attempt the deadline cuts short, and answers nhs_timeout', async () => {
+    // Prepare: after a 100 ms attempt, about 50 ms (a fraction of a millisecond) is left.
+    const calls = { count: 0 };
+    const c = client({ fetch: hangingFetch(calls) });
+
+    // Act
+    const err = await failure(c.exchange('id-token', newTrace('corr')));
+
+    // Assess
+    expect(calls.count).toBe(2);
+    expect(err.code).toBe('nhs_timeout');
+  });
+
+  it('bounds a hung signer by the deadline: signer_unavailable, NHS never called', async () => {
+    // Prepare
+    const calls = { count: 0 };
+    const hung: Signer = { keyId: () => signer.keyId(), publicJwk: () => signer.publicJwk(), sign: never };
+    const c = client({ signer: hung, fetch: hangingFetch(calls) });
+    const started = performance.now();
+
+    // Act
+    const err = await failure(c.exchange('id-token', newTrace('corr')));
+
+    // Assess
+    expect(err.code).toBe('signer_unavailable');
+    expect(err.status).toBe(503);
+    expect(performance.now() - started).toBeLessThan(400);
+    expect(calls.count).toBe(0);
+  });
+
+  it.each([
+    ['a token exchange', (c: TokenEndpointClient) => c.exchange('id-token', newTrace('corr'))],
+    ['a refresh', (c: TokenEndpointClient) => c.refresh('refresh-token', newTrace('corr'))],
+  ])('bounds a hung credentials read in %s: secrets_unavailable', async (_name, call) => {
+    const calls = { count: 0 };
+    const err = await failure(call(client({ credentials: never, fetch: hangingFetch(calls) })));
+    expect(err.code).toBe('secrets_unavailable');
+    expect(calls.count).toBe(0);
+  });
+});
+
+describe('TokenEndpointClient reading of a failed signature', () => {
+  const signatureFailed: typeof fetch = async () =>
+    new Response(
+      JSON.stringify({
+        error: 'public_key error',
+        error_description: 'JWT signature verification failed',
+        message_id: 'rrt-1-a-geu2-1-1-1',
+      }),
+      { status: 401, headers: { 'content-type': 'application/json' } },
+    );
+
+  it('blames the ID token on a token exchange: 401 subject_token_rejected, one attempt', async () => {
+    // Prepare
+    const trace = newTrace('corr');
+
+    // Act
+    const err = await failure(client({ fetch: signatureFailed }).exchange('id-token', trace));
+
+    // Assess
+    expect(err).toMatchObject({
+      code: 'subject_token_rejected',
+      status: 401,
+      messageId: 'rrt-1-a-geu2-1-1-1',
+    });
+    expect(trace.attempts).toBe(1);
+  });
+
+  it('still blames our client authentication on client_credentials, where there is no ID token', async () => {
+    const err = await failure(client({ fetch: signatureFailed }).clientCredentials(newTrace('corr')));
+    expect(err).toMatchObject({ code: 'client_rejected', status: 500 });
+  });
+});
