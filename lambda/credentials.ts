@@ -31,9 +31,20 @@ export function parseCredentialsSecret(secretId: string, text: string | undefine
     if (typeof record[field] !== 'string' || !record[field]) {
       throw new ProxyError('config_error', `secret ${secretId} has no non-empty string field '${field}'`);
     }
+    // Refused rather than sent: a placeholder would earn NHS rejections until the container
+    // recycled, and a config_error is not kept, so setting the secret takes effect at once.
+    if (record[field] === SECRET_PLACEHOLDER) {
+      throw new ProxyError(
+        'config_error',
+        `secret ${secretId} still holds the placeholder in '${field}': put the NHS app's values in it`,
+      );
+    }
   }
   return { apiKey: record.api_key as string, clientSecret: record.client_secret as string };
 }
+
+/** The value the CDK stack creates the secret with, before an operator sets it. */
+export const SECRET_PLACEHOLDER = 'REPLACE_ME';
 
 /** How long one GetSecretValue may take; Secrets Manager answers in tens of milliseconds. */
 export const SECRETS_TIMEOUT_MS = 3_000;

@@ -14,7 +14,10 @@ export const ERROR_STATUS = {
   invalid_subject_token: 400,
   /** `subject_token` expired before we could exchange it. */
   subject_token_expired: 401,
-  /** NHS rejected the subject token (wrong issuer, signature, assurance level...). Status mirrors NHS. */
+  /**
+   * NHS rejected the subject token (wrong issuer, signature...): 400 or 401 as NHS said, or 403
+   * when the user's assurance level is too low for the app's products (NHS says 401).
+   */
   subject_token_rejected: 401,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -84,11 +87,6 @@ export class ProxyError extends Error {
     this.upstream = options.upstream;
     this.retryAfterS = options.retryAfterS;
     this.findings = options.findings;
-  }
-
-  /** Whether retrying the same request later may succeed (5xx other than misconfiguration). */
-  get transient(): boolean {
-    return this.status >= 502 || this.code === 'nhs_unavailable';
   }
 }
 

@@ -93,9 +93,11 @@ export function createHandler(deps: HandlerDeps): Handler {
     const { metrics } = telemetry;
     metrics.latency(METRIC.latencyTotal, durationMs);
     if (trace.kmsMs > 0) metrics.latency(METRIC.latencyKmsSign, trace.kmsMs);
-    if (trace.attempts > 0) {
+    if (trace.grants.length > 0) {
       metrics.latency(METRIC.latencyUpstream, trace.upstreamMs);
-      metrics.count(trace.grant === 'refresh_token' ? METRIC.upstreamRefresh : METRIC.upstreamExchange);
+      for (const grant of trace.grants) {
+        metrics.count(grant === 'refresh_token' ? METRIC.upstreamRefresh : METRIC.upstreamExchange);
+      }
       if (trace.attempts > 1) metrics.count(METRIC.upstreamRetry, trace.attempts - 1);
     }
     if (!failed) metrics.count(METRIC.requestSucceeded);
@@ -111,6 +113,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       error_description: failed?.message,
       cause: failed?.cause instanceof Error ? failed.cause.name : undefined,
       grant: trace.grant,
+      grants: trace.grants.length > 1 ? trace.grants : undefined,
       cache: trace.cache,
       kid: trace.kid,
       jti: trace.jti,
@@ -174,15 +177,20 @@ export function createHandler(deps: HandlerDeps): Handler {
         return json(200, { status: 'ready', environment: deps.environment, kid: keys[0]?.kid });
       }
       const trace = newTrace(correlationId);
+      let response: APIGatewayProxyResult;
+      let failure: ProxyError | undefined;
       try {
-        const response = await token(event, trace);
-        record(trace, undefined, startedAt);
-        return response;
+        response = await token(event, trace);
       } catch (err) {
-        const error = asProxyError(err);
-        record(trace, error, startedAt);
-        return errorResponse(error, correlationId);
+        failure = asProxyError(err);
+        response = errorResponse(failure, correlationId);
       }
+      try {
+        record(trace, failure, startedAt);
+      } catch {
+        // Telemetry must never cost the caller a token it already has, nor turn a 4xx into a 500.
+      }
+      return response;
     } catch (err) {
       const error = asProxyError(err);
       if (error.status >= 500) {

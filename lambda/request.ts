@@ -17,6 +17,9 @@ export const MAX_BODY_BYTES = 32 * 1024;
  */
 export const SUBJECT_TOKEN_ALGS: readonly string[] = ['RS256', 'RS512'];
 
+/** Longest remaining life we accept in an ID token; CIS2 ID tokens live minutes to hours. */
+export const MAX_SUBJECT_LIFETIME_MS = 24 * 3600 * 1000;
+
 /** A request that passed validation. */
 export interface TokenRequest {
   readonly subjectToken: string;
@@ -164,6 +167,14 @@ function validateSubjectToken(token: string, policy: SubjectTokenPolicy): TokenR
     );
   }
   const { exp, sub } = decoded.payload;
+  // The platform only asks for a number; CIS2 issues whole seconds. A fractional or astronomical
+  // exp would make expiry arithmetic (and the cache entries keyed on it) meaningless.
+  if (!Number.isSafeInteger(exp) || (exp as number) * 1000 > policy.nowMs + MAX_SUBJECT_LIFETIME_MS) {
+    throw new ProxyError(
+      'invalid_subject_token',
+      "subject_token's exp must be whole seconds within a day from now; send the ID token CIS2 issued",
+    );
+  }
   return {
     subjectToken: token,
     subjectExpiresAt: (exp as number) * 1000,

@@ -8,7 +8,7 @@ import type { Clock } from './clock.js';
 import { ProxyError, type UpstreamDetail, withTimeout } from './errors.js';
 import { PLATFORM_ERRORS, URN } from './nhs/platform.js';
 import type { Signer } from './signer/signer.js';
-import type { Trace } from './trace.js';
+import type { Grant, Trace } from './trace.js';
 
 /** The app's credentials at the platform. */
 export interface AppCredentials {
@@ -70,13 +70,14 @@ export interface TokenClientOptions {
   readonly diagnoseRejectedAssertion?: (assertion: string, apiKey: string) => Promise<readonly string[]>;
 }
 
-type Grant = NonNullable<Trace['grant']>;
-
 /** One attempt's outcome, before we decide whether to retry. */
 type AttemptOutcome =
   | { kind: 'token'; token: TokenResponse }
   | { kind: 'retryable'; error: ProxyError; retryAfterMs?: number }
   | { kind: 'final'; error: ProxyError };
+
+/** Least wait before retrying a 429 that came without `Retry-After`. */
+export const RATE_LIMITED_MIN_BACKOFF_MS = 1_000;
 
 const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -169,7 +170,11 @@ export class TokenEndpointClient {
     buildForm: (deadline: number) => Promise<Record<string, string>>,
   ): Promise<TokenResponse> {
     trace.grant = grant;
-    const deadline = performance.now() + this.policy.deadlineMs;
+    trace.grants.push(grant);
+    // One budget per request: a refresh refused by NHS and the exchange that follows share it,
+    // so together they stay inside the Lambda and API Gateway timeouts.
+    trace.deadlineAt ??= performance.now() + this.policy.deadlineMs;
+    const deadline = trace.deadlineAt;
     let last: ProxyError | undefined;
     for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
       if (deadline - performance.now() <= 0) break;
@@ -220,6 +225,9 @@ export class TokenEndpointClient {
           'x-correlation-id': trace.correlationId,
         },
         body: new URLSearchParams(form).toString(),
+        // Never follow a redirect: a 307/308 would re-post the client secret, the refresh token
+        // and the ID token to wherever it points.
+        redirect: 'error',
         signal: AbortSignal.timeout(timeoutMs),
       });
       text = await response.text();
@@ -278,7 +286,9 @@ export class TokenEndpointClient {
       const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), this.options.clock.now());
       return {
         kind: 'retryable',
-        retryAfterMs,
+        // Without Retry-After, a jittered few milliseconds would only triple the pressure on a
+        // per-app limit of about 5 requests a second (and spend a KMS signature and a jti each).
+        retryAfterMs: retryAfterMs ?? RATE_LIMITED_MIN_BACKOFF_MS,
         error: new ProxyError('nhs_rate_limited', 'NHS is rate limiting token requests for this app (429)', {
           ...options,
           retryAfterS: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),

@@ -5,7 +5,12 @@
  */
 export interface Trace {
   correlationId: string;
-  grant?: 'token-exchange' | 'refresh_token' | 'client_credentials';
+  /** The last grant sent to NHS. */
+  grant?: Grant;
+  /** Every grant sent to NHS for this request, in order (a refused refresh, then an exchange). */
+  grants: Grant[];
+  /** `performance.now()` by which every NHS call of this request must be done; set by the first. */
+  deadlineAt?: number;
   cache?: 'memory' | 'shared' | 'miss' | 'refresh' | 'bypass';
   kid?: string;
   /** `jti` of the last assertion sent; every attempt has its own. */
@@ -21,7 +26,10 @@ export interface Trace {
   messageId?: string;
 }
 
+/** A grant type the proxy sends to the NHS token endpoint. */
+export type Grant = 'token-exchange' | 'refresh_token' | 'client_credentials';
+
 /** A fresh trace for a request. */
 export function newTrace(correlationId: string): Trace {
-  return { correlationId, jtis: [], attempts: 0, kmsMs: 0, upstreamMs: 0 };
+  return { correlationId, grants: [], jtis: [], attempts: 0, kmsMs: 0, upstreamMs: 0 };
 }

@@ -72,8 +72,11 @@ export const FAULT_CASES: readonly FaultCase[] = [
     name: 'nhs-429-no-retry-after',
     fault: { kind: 'rate-limit' },
     injected: 'NHS answers 429 without Retry-After',
-    exhausted: { status: 503, code: 'nhs_rate_limited', messageId: true, attempts: 3 },
-    recoverAfter: 2,
+    // Without Retry-After the proxy still waits at least 1 s (RATE_LIMITED_MIN_BACKOFF_MS), so
+    // two 1 s waits do not fit the 1.5 s deadline: the second 429 ends the call at once.
+    exhausted: { status: 503, code: 'nhs_rate_limited', messageId: true, attempts: 2 },
+    recoverAfter: 1,
+    minRecoveryMs: 1_000,
   },
   {
     name: 'nhs-html-502',

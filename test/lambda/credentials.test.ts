@@ -62,6 +62,11 @@ describe('secretsManagerCredentials', () => {
       'config_error',
       /field 'api_key'/,
     ],
+    [
+      { SecretString: JSON.stringify({ api_key: 'REPLACE_ME', client_secret: 'REPLACE_ME' }) },
+      'config_error',
+      /still holds the placeholder in 'api_key'/,
+    ],
   ])('names what is wrong with the secret without echoing it: %j', async (output, code, message) => {
     secrets.on(GetSecretValueCommand).resolves(output);
     const error = (await secretsManagerCredentials(client, 'proxy/int')().catch(

@@ -123,6 +123,16 @@ describe('parseTokenRequest', () => {
     expect(error.message).not.toContain(token);
   });
 
+  it.each([
+    ['a fractional exp', NOW / 1000 + 600.5],
+    ['an exp beyond a day', NOW / 1000 + 86_401],
+    ['an astronomical exp', 1e300],
+  ])('refuses %s, which would corrupt expiry arithmetic', (_name, exp) => {
+    const error = rejection(() => parseTokenRequest(event({ subject_token: idToken({ exp }) }), policy));
+    expect(error.code).toBe('invalid_subject_token');
+    expect(error.message).toContain('whole seconds within a day');
+  });
+
   it('lets another issuer through when the issuer is not enforced', () => {
     const token = idToken({ iss: 'https://am.nhsint.auth-ptl.cis2.spineservices.nhs.uk:443/other' });
     expect(

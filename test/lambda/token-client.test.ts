@@ -120,3 +120,90 @@ describe('TokenEndpointClient reading of a failed signature', () => {
     expect(err).toMatchObject({ code: 'client_rejected', status: 500 });
   });
 });
+
+/** A fetch answering each call with the next of `responses` (the last repeats), recording the forms sent. */
+function scriptedFetch(responses: (() => Response)[], forms: URLSearchParams[]): typeof fetch {
+  let i = 0;
+  return async (_url, init) => {
+    forms.push(new URLSearchParams(String(init?.body)));
+    const next = responses[Math.min(i++, responses.length - 1)] as () => Response;
+    return next();
+  };
+}
+
+const tokenBody = () =>
+  new Response(JSON.stringify({ access_token: 'at-0001', expires_in: '599', token_type: 'Bearer' }), {
+    status: 200,
+  });
+
+describe('TokenEndpointClient retries', () => {
+  it('waits at least a second before retrying a 429 that came without Retry-After', async () => {
+    // Prepare
+    const waits: number[] = [];
+    const forms: URLSearchParams[] = [];
+    const c = client({
+      retry: {
+        maxAttempts: 3,
+        attemptTimeoutMs: 1_000,
+        deadlineMs: 10_000,
+        baseBackoffMs: 0,
+        maxBackoffMs: 0,
+      },
+      fetch: scriptedFetch([() => new Response('{}', { status: 429 }), tokenBody], forms),
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+
+    // Act
+    const token = await c.exchange('id-token', newTrace('corr'));
+
+    // Assess
+    expect(token.accessToken).toBe('at-0001');
+    expect(waits).toEqual([1_000]);
+    expect(new Set(forms.map((f) => f.get('client_assertion'))).size).toBe(2);
+  });
+
+  it('refuses to follow redirects, so no credential is re-posted elsewhere', async () => {
+    // Prepare: Node's fetch honours redirect: 'error' by rejecting; check we ask for it.
+    const modes: RequestInit['redirect'][] = [];
+    const c = client({
+      fetch: async (_url, init) => {
+        modes.push(init?.redirect);
+        return tokenBody();
+      },
+    });
+
+    // Act
+    await c.refresh('refresh-token-0001', newTrace('corr'));
+
+    // Assess
+    expect(modes).toEqual(['error']);
+  });
+
+  it('shares one deadline between the calls of one request (a refused refresh, then an exchange)', async () => {
+    // Prepare
+    const trace = newTrace('corr');
+    const forms: URLSearchParams[] = [];
+    const c = client({
+      retry: {
+        maxAttempts: 1,
+        attemptTimeoutMs: 1_000,
+        deadlineMs: 5_000,
+        baseBackoffMs: 0,
+        maxBackoffMs: 0,
+      },
+      fetch: scriptedFetch([tokenBody], forms),
+    });
+
+    // Act
+    await c.refresh('refresh-token-0001', trace);
+    const deadlineAfterRefresh = trace.deadlineAt;
+    await c.exchange('id-token', trace);
+
+    // Assess
+    expect(deadlineAfterRefresh).toBeDefined();
+    expect(trace.deadlineAt).toBe(deadlineAfterRefresh);
+    expect(trace.grants).toEqual(['refresh_token', 'token-exchange']);
+  });
+});
