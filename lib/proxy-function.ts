@@ -15,6 +15,21 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from './observability.js';
 /** The runtime's single entry module; it exports every handler. */
 export const RUNTIME_ENTRY = path.join(import.meta.dirname, '..', 'lambda', 'index.ts');
 
+/**
+ * Credential providers the SDK's default chain loads with a dynamic `import()` only after the
+ * environment variables fail to supply credentials, which on Lambda they never do. Left out of
+ * the bundle (about 120 KiB of SSO, STS and metadata clients), they would resolve to the runtime's
+ * own SDK copy if the chain ever reached them.
+ */
+export const LAZY_CREDENTIAL_PROVIDERS = [
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/credential-provider-http',
+  '@smithy/credential-provider-imds',
+];
+
 /** Properties of {@link ProxyFunction}. */
 export interface ProxyFunctionProps {
   /** Exported handler name in `lambda/index.ts`. */
@@ -82,6 +97,7 @@ export class ProxyFunction extends Construct {
         sourcesContent: false,
         // Pin the SDK version we test with rather than whatever the Lambda runtime ships.
         bundleAwsSDK: true,
+        externalModules: [...LAZY_CREDENTIAL_PROVIDERS],
         // ESM-first resolution: the default (main, module) pulls the SDK's CJS builds, whose
         // `require("node:…")` calls become esbuild's throwing "Dynamic require" stub in an ESM bundle.
         mainFields: ['module', 'main'],

@@ -21,7 +21,7 @@ export interface TokenProxyStackProps extends StackProps {
   readonly config: DeployConfig;
 }
 
-/** Placeholder stored in the secret until an operator sets the real values (docs/deploy.md). */
+/** Placeholder stored in the secret until an operator sets the real values (README.md ("Deploying to AWS")). */
 export const SECRET_PLACEHOLDER = 'REPLACE_ME';
 
 /** The whole proxy for one environment; deploy with `npx cdk deploy -c env=<name>`. */

@@ -1,5 +1,5 @@
 /**
- * The drill report: the "what it survives" table (markdown, for the terminal and docs/drills.md)
+ * The drill report: the "what it survives" table (markdown, for the terminal and README.md ("What it survives"))
  * and the list of broken invariants.
  */
 import type { DrillOutcome } from './invariants.js';
