@@ -256,12 +256,12 @@ export class TokenEndpointClient {
     trace.upstreamMs += performance.now() - started;
     trace.upstreamStatus = response.status;
     const body = parseJsonObject(text);
-    const messageId = typeof body?.message_id === 'string' ? body.message_id : undefined;
+    const messageId = boundedString(body?.message_id);
     if (messageId) trace.messageId = messageId;
     const upstream: UpstreamDetail = {
       status: response.status,
-      error: typeof body?.error === 'string' ? body.error : undefined,
-      error_description: typeof body?.error_description === 'string' ? body.error_description : undefined,
+      error: boundedString(body?.error),
+      error_description: boundedString(body?.error_description),
     };
     trace.upstreamError = upstream.error;
     trace.upstreamErrorDescription = upstream.error_description;
@@ -388,6 +388,14 @@ function classifyRejection(
     `${said}. NHS refused this proxy's client authentication: check the API key in the secret, the JWKS registered with NHS, and the signing key. Quote the message_id to NHS support.`,
     { messageId, upstream },
   );
+}
+
+/** Longest NHS-supplied string we pass on; the platform's own are well under 300 characters. */
+const MAX_UPSTREAM_STRING = 500;
+
+/** A string NHS sent, cut to a length fit for a log line and an error body. */
+function boundedString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value.slice(0, MAX_UPSTREAM_STRING) : undefined;
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {

@@ -207,3 +207,24 @@ describe('TokenEndpointClient retries', () => {
     expect(trace.grants).toEqual(['refresh_token', 'token-exchange']);
   });
 });
+
+describe('TokenEndpointClient reading NHS errors', () => {
+  it('passes on NHS error strings cut to 500 characters, however long NHS made them', async () => {
+    // Prepare
+    const long = 'x'.repeat(10_000);
+    const c = client({
+      fetch: async () =>
+        new Response(JSON.stringify({ error: long, error_description: long, message_id: long }), {
+          status: 400,
+        }),
+    });
+
+    // Act
+    const err = await failure(c.exchange('id-token', newTrace('corr')));
+
+    // Assess
+    expect(err.upstream?.error).toHaveLength(500);
+    expect(err.upstream?.error_description).toHaveLength(500);
+    expect(err.messageId).toHaveLength(500);
+  });
+});
