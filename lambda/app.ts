@@ -57,7 +57,14 @@ export async function buildSigners(
   }
   const client = overrides.kms ?? new KMSClient({});
   const published = config.signing.publishedKeyIds.map(
-    (keyId) => new KmsSigner({ client, keyId, kidPrefix }),
+    (keyId) =>
+      new KmsSigner({
+        client,
+        keyId,
+        kidPrefix,
+        // Local-key environments may run on smaller test keys; int and prod sign only with RSA-4096.
+        requiredKeySpec: config.profile.allowLocalKey ? undefined : 'RSA_4096',
+      }),
   );
   return { signer: published[0] as Signer, published };
 }

@@ -46,12 +46,14 @@ export function kmsError(err: unknown, operation: string): ProxyError {
 /** Options of a {@link KmsSigner}. */
 export interface KmsSignerOptions {
   readonly client: KMSClient;
-  /** Key ARN, key id or alias of an RSA SIGN_VERIFY key. */
+  /** Key ARN or key id of an RSA SIGN_VERIFY key (the configuration refuses aliases). */
   readonly keyId: string;
   /** Prefix of the derived `kid`, usually the environment name. */
   readonly kidPrefix: string;
   /** How long one KMS call may take before it fails as `signer_unavailable`; default {@link KMS_TIMEOUT_MS}. */
   readonly timeoutMs?: number;
+  /** The key spec the environment demands (NHS expects RSA_4096 in `int` and `prod`); any RSA if unset. */
+  readonly requiredKeySpec?: string;
 }
 
 /** Default bound of one KMS call; Sign answers in milliseconds when KMS is healthy. */
@@ -130,10 +132,16 @@ export class KmsSigner implements Signer {
       if (err instanceof ProxyError) throw err;
       throw kmsError(err, 'GetPublicKey');
     }
-    if (!out.PublicKey || out.KeyUsage !== 'SIGN_VERIFY' || !out.KeySpec?.startsWith('RSA_')) {
+    const required = this.options.requiredKeySpec;
+    if (
+      !out.PublicKey ||
+      out.KeyUsage !== 'SIGN_VERIFY' ||
+      !out.KeySpec?.startsWith('RSA_') ||
+      (required !== undefined && out.KeySpec !== required)
+    ) {
       throw new ProxyError(
         'signer_misconfigured',
-        `KMS key ${this.options.keyId} is not an RSA SIGN_VERIFY key (spec ${out.KeySpec}, usage ${out.KeyUsage})`,
+        `KMS key ${this.options.keyId} is not an ${required ?? 'RSA'} SIGN_VERIFY key (spec ${out.KeySpec}, usage ${out.KeyUsage})`,
       );
     }
     return toPublicSigningJwk(out.PublicKey, this.options.kidPrefix);

@@ -89,3 +89,38 @@ describe('secretsManagerCredentials', () => {
     expect(error.message).toContain('AccessDeniedException');
   });
 });
+
+const secret = JSON.stringify({ api_key: 'api-key-0001', client_secret: 'secret-value-0001' });
+
+// A Secrets Manager read that hangs must fail in bounded time and not be kept.
+describe('secretsManagerCredentials timeout', () => {
+  afterEach(() => secrets.reset());
+
+  it('fails a hung read as secrets_unavailable, then reads again on the next call', async () => {
+    // Prepare
+    secrets
+      .on(GetSecretValueCommand)
+      .callsFakeOnce(() => new Promise(() => {}))
+      .resolves({ SecretString: secret });
+    const credentials = secretsManagerCredentials(client, 'drill/nhs-app', 50);
+    const started = performance.now();
+
+    // Act
+    const first = await credentials().catch((e: unknown) => e);
+    const second = await credentials();
+
+    // Assess
+    expect(first).toMatchObject({ code: 'secrets_unavailable', status: 503 });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(second).toEqual({ apiKey: 'api-key-0001', clientSecret: 'secret-value-0001' });
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('gives the SDK an abort signal, so a real hung request is cancelled', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: secret });
+    await secretsManagerCredentials(client, 'drill/nhs-app')();
+    expect((secrets.send.firstCall.args as unknown[])[1]).toMatchObject({
+      abortSignal: expect.any(AbortSignal),
+    });
+  });
+});

@@ -7,10 +7,14 @@ const ISSUER = 'http://127.0.0.1:3001/openam/oauth2/realms/root/realms/NHSIdenti
 const NOW = Date.UTC(2026, 10, 28, 12);
 const policy = { nowMs: NOW, cis2Issuer: ISSUER, enforceIssuer: true };
 
-function idToken(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): string {
+function idToken(
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+  signature = 'c2ln',
+): string {
   const h = { alg: 'RS256', typ: 'JWT', kid: 'cis2', ...header };
   const p = { iss: ISSUER, sub: '787807429511', aud: 'client', exp: NOW / 1000 + 600, ...claims };
-  return `${b64url(JSON.stringify(h))}.${b64url(JSON.stringify(p))}.c2ln`;
+  return `${b64url(JSON.stringify(h))}.${b64url(JSON.stringify(p))}.${signature}`;
 }
 
 function event(body: unknown, headers: Record<string, string> = { 'Content-Type': 'application/json' }) {
@@ -138,6 +142,36 @@ describe('parseTokenRequest', () => {
     expect(
       parseTokenRequest(event({ subject_token: token }), { ...policy, enforceIssuer: false }).subjectToken,
     ).toBe(token);
+  });
+});
+
+// Subject tokens the platform can only refuse with its catch-all 500 (an alg VerifyJWT does not
+// take) or a certain signature failure (no signature): refused here, before KMS and NHS.
+describe('parseTokenRequest subject token algorithm and signature', () => {
+  const parse = (token: string) => () => parseTokenRequest(event({ subject_token: token }), policy);
+
+  it.each(['RS256', 'RS512'])('accepts %s', (alg) => {
+    expect(parse(idToken({}, { alg }))().subject).toBe('787807429511');
+  });
+
+  it.each([
+    ['none', 'none', 'alg none'],
+    ['HS256', 'HS256', 'alg HS256'],
+    ['PS512', 'PS512', 'alg PS512'],
+    ['an object', { weird: true }, 'an unsupported alg'],
+    ['a 500-character string', 'x'.repeat(500), 'an unsupported alg'],
+  ])('refuses alg %s as invalid_subject_token, naming it only when short', (_label, alg, named) => {
+    const error = rejection(parse(idToken({}, { alg })));
+    expect(error).toMatchObject({ code: 'invalid_subject_token', status: 400 });
+    expect(error.message).toContain(named);
+  });
+
+  it('refuses a token with an empty signature', () => {
+    expect(parse(idToken({}, {}, ''))).toThrow(/no signature/);
+  });
+
+  it('reports the platform claim failure first when both apply', () => {
+    expect(parse(idToken({}, { alg: 'none', kid: undefined }))).toThrow(/kid/);
   });
 });
 

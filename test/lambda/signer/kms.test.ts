@@ -61,6 +61,21 @@ describe('KmsSigner', () => {
     expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(1);
   });
 
+  it('refuses a key smaller than the environment requires, naming the spec', async () => {
+    // Prepare
+    const small = { keyId: 'small', privateKey: rsaKey(2048) };
+    const { kms, client } = mockKms([small]);
+    restore = () => kms.restore();
+    const signer = new KmsSigner({ client, keyId: 'small', kidPrefix: 'int', requiredKeySpec: 'RSA_4096' });
+
+    // Act
+    const err = await signer.keyId().catch((e: unknown) => e);
+
+    // Assess
+    expect(err).toMatchObject({ code: 'signer_misconfigured', status: 500 });
+    expect((err as Error).message).toContain('not an RSA_4096 SIGN_VERIFY key (spec RSA_2048');
+  });
+
   it('gives a different kid to a different key', async () => {
     // Prepare
     const other = { keyId: 'other', privateKey: rsaKey() };
