@@ -265,6 +265,9 @@ export class TokenEndpointClient {
     };
     trace.upstreamError = upstream.error;
     trace.upstreamErrorDescription = upstream.error_description;
+    // The last message_id NHS gave in this request, even if this answer carried none (an HTML
+    // page, a truncated body): support can find the request from it.
+    const options = { messageId: trace.messageId, upstream };
 
     if (response.ok) {
       const token = body && parseTokenResponse(body, this.options.clock.now());
@@ -274,14 +277,10 @@ export class TokenEndpointClient {
         error: new ProxyError(
           'nhs_bad_response',
           `NHS answered ${response.status} without a valid token response body`,
-          {
-            messageId,
-            upstream,
-          },
+          options,
         ),
       };
     }
-    const options = { messageId: messageId ?? trace.messageId, upstream };
     if (response.status === 429) {
       const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), this.options.clock.now());
       return {

@@ -209,6 +209,36 @@ describe('TokenEndpointClient retries', () => {
 });
 
 describe('TokenEndpointClient reading NHS errors', () => {
+  it('keeps the last NHS message_id when the final answer carried none (a truncated 200)', async () => {
+    // Prepare
+    const forms: URLSearchParams[] = [];
+    const c = client({
+      retry: {
+        maxAttempts: 2,
+        attemptTimeoutMs: 1_000,
+        deadlineMs: 5_000,
+        baseBackoffMs: 0,
+        maxBackoffMs: 0,
+      },
+      fetch: scriptedFetch(
+        [
+          () =>
+            new Response(JSON.stringify({ error: 'x', message_id: 'rrt-1-a-geu2-1-1-1' }), { status: 503 }),
+          () => new Response('{"access_token": "at-', { status: 200 }),
+        ],
+        forms,
+      ),
+    });
+
+    // Act
+    const err = await failure(c.exchange('id-token', newTrace('corr')));
+
+    // Assess
+    expect(err.code).toBe('nhs_bad_response');
+    expect(err.messageId).toBe('rrt-1-a-geu2-1-1-1');
+    expect(forms).toHaveLength(2);
+  });
+
   it('passes on NHS error strings cut to 500 characters, however long NHS made them', async () => {
     // Prepare
     const long = 'x'.repeat(10_000);
