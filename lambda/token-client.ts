@@ -233,25 +233,7 @@ export class TokenEndpointClient {
       text = await response.text();
     } catch (err) {
       trace.upstreamMs += performance.now() - started;
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      return {
-        kind: 'retryable',
-        error: timedOut
-          ? new ProxyError(
-              'nhs_timeout',
-              `NHS token endpoint did not answer within ${Math.round(timeoutMs)} ms`,
-              {
-                messageId: trace.messageId,
-              },
-            )
-          : new ProxyError(
-              'nhs_unavailable',
-              'NHS token endpoint could not be reached (connection failed or dropped)',
-              {
-                messageId: trace.messageId,
-              },
-            ),
-      };
+      return attemptFailure(err, timeoutMs, trace.messageId);
     }
     trace.upstreamMs += performance.now() - started;
     trace.upstreamStatus = response.status;
@@ -334,6 +316,40 @@ export class TokenEndpointClient {
       return error;
     }
   }
+}
+
+/**
+ * Reads an exception from one HTTP attempt. Timeouts and network failures (fetch reports those,
+ * redirects refused included, as a TypeError) are NHS's and worth retrying; anything else is a
+ * fault of ours, which retrying would only repeat, so it ends the call as an internal error.
+ */
+function attemptFailure(err: unknown, timeoutMs: number, messageId: string | undefined): AttemptOutcome {
+  const name = err instanceof Error ? err.name : '';
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return {
+      kind: 'retryable',
+      error: new ProxyError('nhs_timeout', `NHS token endpoint did not answer within ${timeoutMs} ms`, {
+        messageId,
+      }),
+    };
+  }
+  if (err instanceof TypeError) {
+    return {
+      kind: 'retryable',
+      error: new ProxyError(
+        'nhs_unavailable',
+        'NHS token endpoint could not be reached (connection failed or dropped)',
+        { messageId, cause: err },
+      ),
+    };
+  }
+  return {
+    kind: 'final',
+    error: new ProxyError('internal_error', 'the token request could not be sent; quote the correlation_id', {
+      messageId,
+      cause: err,
+    }),
+  };
 }
 
 /**

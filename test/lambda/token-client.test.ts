@@ -258,3 +258,47 @@ describe('TokenEndpointClient reading NHS errors', () => {
     expect(err.messageId).toHaveLength(500);
   });
 });
+
+describe('TokenEndpointClient attempt failures', () => {
+  it('retries a network failure (fetch TypeError) with a fresh assertion', async () => {
+    const forms: URLSearchParams[] = [];
+    let calls = 0;
+    const c = client({
+      retry: {
+        maxAttempts: 2,
+        attemptTimeoutMs: 1_000,
+        deadlineMs: 5_000,
+        baseBackoffMs: 0,
+        maxBackoffMs: 0,
+      },
+      fetch: async (_url, init) => {
+        forms.push(new URLSearchParams(String(init?.body)));
+        if (calls++ === 0) throw new TypeError('fetch failed');
+        return tokenBody();
+      },
+    });
+    await expect(c.exchange('id-token', newTrace('corr'))).resolves.toMatchObject({ accessToken: 'at-0001' });
+    expect(new Set(forms.map((f) => f.get('client_assertion'))).size).toBe(2);
+  });
+
+  it('does not retry a fault of ours: one attempt, internal_error', async () => {
+    let calls = 0;
+    const c = client({
+      retry: {
+        maxAttempts: 3,
+        attemptTimeoutMs: 1_000,
+        deadlineMs: 5_000,
+        baseBackoffMs: 0,
+        maxBackoffMs: 0,
+      },
+      fetch: async () => {
+        calls++;
+        throw new RangeError('a bug of ours');
+      },
+    });
+    const err = await failure(c.exchange('id-token', newTrace('corr')));
+    expect(err).toMatchObject({ code: 'internal_error', status: 500 });
+    expect(err.message).not.toContain('a bug of ours');
+    expect(calls).toBe(1);
+  });
+});
