@@ -22,7 +22,7 @@ export const SIGNING_ALGORITHM = 'RSASSA_PKCS1_V1_5_SHA_512';
  * condition): nobody but the function role named in the key policy can sign as this app, and
  * granting that to anyone else requires a visible key policy change.
  */
-export const ADMIN_ACTIONS = [
+const ADMIN_ACTIONS = [
   'kms:CreateAlias',
   'kms:Describe*',
   'kms:Enable*',
