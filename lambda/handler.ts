@@ -163,8 +163,9 @@ export function createHandler(deps: HandlerDeps): Handler {
       const path = (event.path ?? '/').replace(/\/+$/, '') || '/';
       // Own keys only: a path such as `constructor` must not find Object.prototype's members.
       const allowed = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+      // The path is the caller's text (it could hold anything they pasted): never echoed back.
       if (!allowed)
-        throw new ProxyError('not_found', `no route ${path}; use POST /token, GET /jwks.json or GET /health`);
+        throw new ProxyError('not_found', 'no such route; use POST /token, GET /jwks.json or GET /health');
       if (event.httpMethod !== allowed) {
         const error = new ProxyError('method_not_allowed', `${path} only accepts ${allowed}`);
         return errorResponse(error, correlationId, { allow: allowed });

@@ -34,3 +34,18 @@ describe('handler routes', () => {
     },
   );
 });
+
+describe('handler unknown routes', () => {
+  it('does not echo the caller-supplied path, whatever it holds', async () => {
+    const pasted = `/token/${'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl'}`;
+    const res = await handler({
+      httpMethod: 'GET',
+      path: pasted,
+      headers: {},
+      body: null,
+      isBase64Encoded: false,
+    });
+    expect(res.statusCode).toBe(404);
+    expect(res.body).not.toContain('eyJ');
+  });
+});
