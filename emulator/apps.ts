@@ -2,7 +2,7 @@
  * The developer apps registered with the emulated platform, and their public keys. The platform
  * finds an app by the API key in the assertion's `sub`, then fetches the JWKS named by the app's
  * `jwks-resource-url` attribute and caches it per URL for an hour, without refetching on an
- * unknown `kid` (nhs-platform.md §2 "JWKS hosting" and "Rotation"). This module reproduces that.
+ * unknown `kid` (docs/nhs-platform.md §2 "JWKS hosting" and "Rotation"). This module reproduces that.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * A CIS2 (Care Identity Service 2) identity provider stand-in: discovery document, JWKS and ID
- * tokens shaped like the platform's own e2e fixture (`cis2_subject_token_claims`, nhs-platform.md §5),
+ * tokens shaped like the platform's own e2e fixture (`cis2_subject_token_claims`, docs/nhs-platform.md §5),
  * so the token endpoint can apply the §4d subject token rules to them.
  */
 import { generateKeyPair, type KeyObject, randomUUID, sign } from 'node:crypto';
@@ -17,7 +17,7 @@ export const CIS2_DEFAULT_AUDIENCE = '969567331415.apps.national';
 export const CIS2_DEFAULT_SUBJECT = '787807429511';
 
 /**
- * Lifetime of emulated ID tokens. CIS2's own lifetime is UNCONFIRMED (nhs-platform.md §5); this is
+ * Lifetime of emulated ID tokens. CIS2's own lifetime is UNCONFIRMED (docs/nhs-platform.md §5); this is
  * the ForgeRock AM default, which CIS2 runs on.
  */
 export const ID_TOKEN_TTL_S = 3600;

@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 
 /**
  * The shape of a platform message id, e.g. `rrt-5733186035035051424-a-geu2-1852433-7579831-1`
- * (nhs-platform.md §4, forum thread 5033).
+ * (docs/nhs-platform.md §4, forum thread 5033).
  */
 export const MESSAGE_ID_PATTERN = /^rrt-\d{19}-[a-z]-geu2-\d+-\d+-1$/;
 

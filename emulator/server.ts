@@ -28,7 +28,7 @@ export const ID_TOKEN_PATH = '/cis2/id-token';
 /** Prefix of the admin API; no real client uses it. */
 export const ADMIN_PREFIX = '/__emulator';
 
-/** Exactly the Content-Type the platform accepts (nhs-platform.md §1; a `;charset` suffix is rejected). */
+/** Exactly the Content-Type the platform accepts (docs/nhs-platform.md §1; a `;charset` suffix is rejected). */
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 /** Bodies beyond this are refused; real token requests are a few KB. */
 const MAX_BODY_BYTES = 1_048_576;

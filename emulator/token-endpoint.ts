@@ -118,7 +118,7 @@ function reject(reason: PlatformErrorName): never {
   throw new PlatformRejection(reason);
 }
 
-/** The e-RS product scopes are `…:aal2:…` and `…:aal3:…` (nhs-platform.md §5). */
+/** The e-RS product scopes are `…:aal2:…` and `…:aal3:…` (docs/nhs-platform.md §5). */
 const ERS_ASSURANCE_LEVELS = ['2', '3'];
 
 /**
@@ -263,7 +263,7 @@ function publicKeyFromJwk(jwk: JWK): KeyObject | undefined {
 }
 
 /**
- * The client assertion steps of nhs-platform.md §4 (3 to 11): decode, claim checks with the `jti`
+ * The client assertion steps of docs/nhs-platform.md §4 (3 to 11): decode, claim checks with the `jti`
  * lookup, burn the `jti`, API key, `jwks-resource-url`, JWKS, `kid`, signature, `aud`.
  *
  * @returns the app the assertion authenticates.
@@ -303,7 +303,7 @@ async function verifyClientAssertion(
 }
 
 /**
- * The subject token steps of nhs-platform.md §4 (12 to 17): decode, claim and issuer checks, CIS2
+ * The subject token steps of docs/nhs-platform.md §4 (12 to 17): decode, claim and issuer checks, CIS2
  * `kid`, signature, and the e-RS assurance-level scope filter.
  *
  * @returns the CIS2 user the token is for (its `sub`).
@@ -318,7 +318,7 @@ async function verifySubjectToken(deps: TokenEndpointDeps, form: URLSearchParams
   const key = deps.cis2.publicKeyFor(header.kid);
   if (!key) reject('subjectKidUnknown');
   // An alg VerifyJWT.SubjectToken does not accept is one of the "other VerifyJWT faults" that reach
-  // the catch-all (nhs-platform.md §4c, UNCONFIRMED which ones).
+  // the catch-all (docs/nhs-platform.md §4c, UNCONFIRMED which ones).
   if (!(SUBJECT_TOKEN_ALGS as readonly unknown[]).includes(header.alg)) reject('unknownError');
   if (!(await signatureVerifies(token, key, [...SUBJECT_TOKEN_ALGS]))) reject('signatureInvalid');
 

@@ -11,7 +11,7 @@ import { checkSubjectTokenClaims, PLATFORM_ERRORS } from './nhs/platform.js';
 export const MAX_BODY_BYTES = 32 * 1024;
 
 /**
- * Algorithms the platform's `VerifyJWT.SubjectToken` accepts (nhs-platform.md §4d). Any other
+ * Algorithms the platform's `VerifyJWT.SubjectToken` accepts (docs/nhs-platform.md §4d). Any other
  * `alg` (`none`, `HS256`, `PS512`...) fails there with the catch-all 500 `unknown_error`, which
  * would cost a KMS signature per retry and reach the caller as `nhs_unavailable`.
  */

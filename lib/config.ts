@@ -11,6 +11,13 @@ import type { Node } from 'constructs';
 export const ENVIRONMENTS_CONTEXT_KEY = 'environments';
 /** Context key naming the environment to synthesize (`-c env=int`). */
 export const ENV_CONTEXT_KEY = 'env';
+/**
+ * Platform environments the runtime has a profile for (`PLATFORM_PROFILES` in
+ * lambda/config/environments.ts; infrastructure does not import the runtime, so a test keeps the
+ * two lists equal).
+ */
+export const RUNTIME_ENVIRONMENTS: readonly string[] = ['internal-dev', 'int', 'prod'];
+
 /** Principal shorthand for "IAM identities of the deploying account" (they still need an IAM policy). */
 export const THIS_ACCOUNT = 'this-account';
 
@@ -140,6 +147,13 @@ export function parseDeployConfig(name: string, raw: unknown): DeployConfig {
   if (!NAME_PATTERN.test(name)) {
     throw new DeployConfigError(
       `Environment name "${name}" is invalid: use 1-20 lowercase letters, digits or '-', starting with a letter.`,
+    );
+  }
+  // The function takes its NHS token URL and CIS2 issuer from this name; an unknown one would
+  // deploy and then fail at every cold start.
+  if (!RUNTIME_ENVIRONMENTS.includes(name)) {
+    throw new DeployConfigError(
+      `Environment "${name}" is not one the runtime knows (${RUNTIME_ENVIRONMENTS.join(', ')}): add its profile in lambda/config/environments.ts first.`,
     );
   }
   if (!isRecord(raw)) throw new DeployConfigError(`${where} must be an object.`);

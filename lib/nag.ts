@@ -25,7 +25,7 @@ export function acknowledgeNagFindings(stack: TokenProxyStack): void {
   acknowledge(stack.secret, {
     'AwsSolutions-SMG4':
       'The API key and client secret are issued by NHS in its developer portal; no rotation Lambda can ' +
-      'create new ones. Rotation is a manual portal step followed by put-secret-value (README.md ("Deploying to AWS")).',
+      'create new ones. Rotation is a manual portal step followed by put-secret-value (README.md#set-the-nhs-app-credentials).',
   });
   acknowledge(stack.internalApi, {
     'AwsSolutions-COG4':

@@ -156,7 +156,7 @@ export class Observability extends Construct {
   private addAlarm(name: string, metric: IMetric, threshold: number, description: string): void {
     const alarm = new Alarm(this, name, {
       alarmName: `${Stack.of(this).stackName}-${name}`,
-      alarmDescription: `${description}. Runbook: README.md ("Deploying to AWS")#support-runbook`,
+      alarmDescription: `${description}. Runbook: README.md#support-runbook`,
       metric,
       threshold,
       evaluationPeriods: this.props.thresholds.evaluationPeriods,

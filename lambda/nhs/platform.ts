@@ -1,6 +1,6 @@
 /**
  * The NHS England API platform's token endpoint contract, as read from its own source
- * (NHSDigital/identity-service-api, see `../shared/nhs-platform.md` §1–§4).
+ * (NHSDigital/identity-service-api, see `docs/nhs-platform.md` §1–§4).
  *
  * This module is the single place that knows the platform's rules and exact error strings.
  * The emulator enforces them, the assertion doctor predicts them, and the proxy builds

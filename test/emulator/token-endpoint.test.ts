@@ -1,6 +1,6 @@
 /**
  * The emulated token endpoint over real HTTP: happy paths of the assertion grants and every
- * nhs-platform.md §4a–§4d row the emulator can produce, in the platform's order of checks.
+ * docs/nhs-platform.md §4a–§4d row the emulator can produce, in the platform's order of checks.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

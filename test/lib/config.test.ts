@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DeployConfigError, loadDeployConfig, parseDeployConfig, stackName } from '../../lib/config.js';
+import { PLATFORM_PROFILES } from '../../lambda/config/environments.js';
+import {
+  DeployConfigError,
+  loadDeployConfig,
+  parseDeployConfig,
+  RUNTIME_ENVIRONMENTS,
+  stackName,
+} from '../../lib/config.js';
 import { buildStack, environmentSettings, testApp } from './helpers.js';
 
 const load = (extra: Record<string, unknown>) => () => loadDeployConfig(testApp(extra).node);
@@ -25,6 +32,17 @@ describe('deploy config', () => {
     expect(load({ env: 'staging' })).toThrow(
       'Unknown environment "staging". Known environments: int, internal-dev, prod.',
     );
+  });
+
+  it('rejects an environment in cdk.json that the runtime has no profile for', () => {
+    const staging = { environments: { staging: environmentSettings('int') }, env: 'staging' };
+    expect(load(staging)).toThrow(
+      'Environment "staging" is not one the runtime knows (internal-dev, int, prod)',
+    );
+  });
+
+  it('knows exactly the platform environments the runtime has profiles for', () => {
+    expect([...RUNTIME_ENVIRONMENTS].sort()).toEqual(Object.keys(PLATFORM_PROFILES).sort());
   });
 
   it('rejects a missing environments block', () => {
