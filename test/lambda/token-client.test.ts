@@ -27,6 +27,15 @@ function client(options: Partial<TokenClientOptions>): TokenEndpointClient {
   });
 }
 
+/** A policy with room for every attempt: `attempts` tries of up to 1 s inside 5 s, no backoff. */
+const roomy = (attempts: number) => ({
+  maxAttempts: attempts,
+  attemptTimeoutMs: 1_000,
+  deadlineMs: 5_000,
+  baseBackoffMs: 0,
+  maxBackoffMs: 0,
+});
+
 /** A fetch that never answers, until its signal aborts it (as a black-holed connection). */
 function hangingFetch(calls: { count: number }): typeof fetch {
   return (_url, init) => {
@@ -142,13 +151,7 @@ describe('TokenEndpointClient retries', () => {
     const waits: number[] = [];
     const forms: URLSearchParams[] = [];
     const c = client({
-      retry: {
-        maxAttempts: 3,
-        attemptTimeoutMs: 1_000,
-        deadlineMs: 10_000,
-        baseBackoffMs: 0,
-        maxBackoffMs: 0,
-      },
+      retry: { ...roomy(3), deadlineMs: 10_000 },
       fetch: scriptedFetch([() => new Response('{}', { status: 429 }), tokenBody], forms),
       sleep: async (ms) => {
         waits.push(ms);
@@ -186,13 +189,7 @@ describe('TokenEndpointClient retries', () => {
     const trace = newTrace('corr');
     const forms: URLSearchParams[] = [];
     const c = client({
-      retry: {
-        maxAttempts: 1,
-        attemptTimeoutMs: 1_000,
-        deadlineMs: 5_000,
-        baseBackoffMs: 0,
-        maxBackoffMs: 0,
-      },
+      retry: roomy(1),
       fetch: scriptedFetch([tokenBody], forms),
     });
 
@@ -213,13 +210,7 @@ describe('TokenEndpointClient reading NHS errors', () => {
     // Prepare
     const forms: URLSearchParams[] = [];
     const c = client({
-      retry: {
-        maxAttempts: 2,
-        attemptTimeoutMs: 1_000,
-        deadlineMs: 5_000,
-        baseBackoffMs: 0,
-        maxBackoffMs: 0,
-      },
+      retry: roomy(2),
       fetch: scriptedFetch(
         [
           () =>
@@ -264,13 +255,7 @@ describe('TokenEndpointClient attempt failures', () => {
     const forms: URLSearchParams[] = [];
     let calls = 0;
     const c = client({
-      retry: {
-        maxAttempts: 2,
-        attemptTimeoutMs: 1_000,
-        deadlineMs: 5_000,
-        baseBackoffMs: 0,
-        maxBackoffMs: 0,
-      },
+      retry: roomy(2),
       fetch: async (_url, init) => {
         forms.push(new URLSearchParams(String(init?.body)));
         if (calls++ === 0) throw new TypeError('fetch failed');
@@ -284,13 +269,7 @@ describe('TokenEndpointClient attempt failures', () => {
   it('does not retry a fault of ours: one attempt, internal_error', async () => {
     let calls = 0;
     const c = client({
-      retry: {
-        maxAttempts: 3,
-        attemptTimeoutMs: 1_000,
-        deadlineMs: 5_000,
-        baseBackoffMs: 0,
-        maxBackoffMs: 0,
-      },
+      retry: roomy(3),
       fetch: async () => {
         calls++;
         throw new RangeError('a bug of ours');
