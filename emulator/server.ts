@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, systemClock } from '../lambda/clock.js';
 import { emulatorCis2Issuer } from '../lambda/config/environments.js';
+import { isJsonObject } from '../lambda/json.js';
 import {
   type JsonObject,
   JWKS_CACHE_S,
@@ -142,9 +143,8 @@ async function readJsonObject(req: IncomingMessage): Promise<JsonObject> {
   } catch {
     throw new BadRequestError('body must be JSON');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new BadRequestError('body must be a JSON object');
-  return value as JsonObject;
+  if (!isJsonObject(value)) throw new BadRequestError('body must be a JSON object');
+  return value;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

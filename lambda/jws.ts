@@ -2,6 +2,7 @@
  * Compact JWS encoding and strict decoding. We build assertions by hand (KMS signs remotely, which
  * generic JWT libraries cannot do), so we also own the exact parsing rules the platform applies.
  */
+import { parseJsonObject } from './json.js';
 import type { JsonObject } from './nhs/platform.js';
 
 /** The base64url alphabet without padding (RFC 7515 §2). */
@@ -44,11 +45,9 @@ function decodeJsonObject(segment: string): JsonObject | undefined {
   const bytes = decodeSegment(segment);
   if (!bytes) return undefined;
   try {
-    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as JsonObject)
-      : undefined;
+    return parseJsonObject(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
+    // Not UTF-8.
     return undefined;
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ProxyError } from './errors.js';
+import { isJsonObject } from './json.js';
 import { decodeJws, JwsDecodeError } from './jws.js';
 import { checkSubjectTokenClaims, PLATFORM_ERRORS } from './nhs/platform.js';
 
@@ -107,7 +108,7 @@ export function parseTokenRequest(
       'request body is not valid JSON; send {"subject_token": "<CIS2 ID token>"}',
     );
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+  if (!isJsonObject(body)) {
     throw new ProxyError(
       'invalid_request',
       'request body must be a JSON object {"subject_token": "<CIS2 ID token>"}',

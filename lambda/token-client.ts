@@ -6,6 +6,7 @@
 import { type AssertionParams, signClientAssertion } from './assertion.js';
 import type { Clock } from './clock.js';
 import { ProxyError, type UpstreamDetail, withTimeout } from './errors.js';
+import { parseJsonObject } from './json.js';
 import { PLATFORM_ERRORS, URN } from './nhs/platform.js';
 import type { Signer } from './signer/signer.js';
 import type { Grant, Trace } from './trace.js';
@@ -411,17 +412,6 @@ const MAX_UPSTREAM_STRING = 500;
 /** A string NHS sent, cut to a length fit for a log line and an error body. */
 function boundedString(value: unknown): string | undefined {
   return typeof value === 'string' ? value.slice(0, MAX_UPSTREAM_STRING) : undefined;
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The platform sends numbers as strings (`"599"`); accept both, reject anything else. */

@@ -4,6 +4,7 @@
  * Each leniency is reported: the platform itself is not lenient.
  */
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { isJsonObject } from '../json.js';
 import { ASSERTION_ALG } from '../nhs/platform.js';
 import { type Finding, finding } from './findings.js';
 
@@ -33,10 +34,6 @@ export interface JwksReading {
   readonly findings: Finding[];
 }
 
-type JsonRecord = Record<string, unknown>;
-const isRecord = (value: unknown): value is JsonRecord =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
-
 function parseText(text: string, findings: Finding[]): unknown {
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   try {
@@ -60,8 +57,8 @@ function parseText(text: string, findings: Finding[]): unknown {
 }
 
 function keyList(value: unknown, findings: Finding[]): unknown[] | undefined {
-  if (isRecord(value) && Array.isArray(value.keys)) return value.keys;
-  if (isRecord(value) && typeof value.kty === 'string') {
+  if (isJsonObject(value) && Array.isArray(value.keys)) return value.keys;
+  if (isJsonObject(value) && typeof value.kty === 'string') {
     findings.push(
       finding('JWKS_NOT_A_SET', 'A single key was given instead of a JWKS; it was read as a set of one.', {
         shape: 'key',
@@ -88,7 +85,7 @@ const keyName = (index: number, kid: string | undefined) =>
   kid === undefined ? `key #${index}` : `key "${kid}"`;
 
 function readKey(entry: unknown, index: number, findings: Finding[]): JwksKey {
-  if (!isRecord(entry)) {
+  if (!isJsonObject(entry)) {
     findings.push(
       finding('JWKS_KEY_UNUSABLE', `Entry #${index} of the JWKS is not a JSON object.`, { index }),
     );
