@@ -4,7 +4,7 @@
  * outcomes to `.local/drill-results.json`, and exits non-zero if any invariant broke.
  *
  * Options: `--size fast` (the vitest sizes), `--only <substring>` (drills whose name contains it),
- * `--write-docs` (replace the table in README.md ("What it survives") with this run's).
+ * `--write-docs` (replace the table in docs/drills.md with this run's).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,7 @@ import { FORWARD_ALL, FORWARD_SAMPLE } from './secrets.js';
 /** The issue's budget for the whole run on 2 cores. */
 const BUDGET_MS = 5 * 60_000;
 const RESULTS_FILE = '.local/drill-results.json';
-const DOCS_FILE = 'README.md';
+const DOCS_FILE = 'docs/drills.md';
 const TABLE_START = '<!-- drill-table:start -->';
 const TABLE_END = '<!-- drill-table:end -->';
 
