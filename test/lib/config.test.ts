@@ -103,7 +103,8 @@ describe('deploy config', () => {
     const config = parseDeployConfig('int', settings);
     expect(config).toMatchObject({
       logLevel: 'INFO',
-      apiGatewayAccountRole: false,
+      apiGatewayAccountRole: true,
+      keyAdminRole: undefined,
       privateEndpoint: undefined,
     });
   });
