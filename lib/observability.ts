@@ -43,6 +43,8 @@ export interface ObservabilityProps {
   readonly jwksFunction: ProxyFunction;
   readonly internalApi: RestApi;
   readonly jwksApi: RestApi;
+  /** Requests to the JWKS that WAF's per-IP rule blocked (shown next to the API metrics). */
+  readonly jwksBlocked: IMetric;
   readonly thresholds: AlarmThresholds;
   /** Adds the CacheError alarm (the shared tier exists only then). */
   readonly sharedCache: boolean;
@@ -292,6 +294,7 @@ export class Observability extends Construct {
           internalApi.metricClientError({ period: PERIOD, label: 'internal 4XX' }),
           internalApi.metricServerError({ period: PERIOD, label: 'internal 5XX' }),
           jwksApi.metricServerError({ period: PERIOD, label: 'jwks 5XX' }),
+          this.props.jwksBlocked,
         ],
         [
           internalApi.metricCount({ period: PERIOD, label: 'internal requests' }),

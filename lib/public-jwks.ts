@@ -8,8 +8,9 @@
  * floods it, so a flood from one source cannot use up the stage throttle that NHS's hourly fetch shares
  * (docs/deploying.md, "Public JWKS flood protection").
  */
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration } from 'aws-cdk-lib';
 import { AuthorizationType, EndpointType, LambdaIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -40,12 +41,17 @@ const THROTTLE = { rateLimit: 20, burstLimit: 40 };
 export const JWKS_REQUESTS_PER_IP = 100;
 /** The rate-based rule's evaluation window (WAF accepts 60, 120, 300 or 600 s). */
 export const RATE_WINDOW_SECONDS = 300;
+/** The rate-based rule's name. */
+const RATE_RULE = 'RatePerClientIp';
 
 /** Public read-only JWKS endpoint and the `JwksUrl` stack output to register with NHS. */
 export class PublicJwks extends Construct {
   readonly api: RestApi;
   readonly handler: ProxyFunction;
   readonly webAcl: CfnWebACL;
+  /** CloudWatch metric names of the web ACL and its rule: the `WebACL` and `Rule` dimensions. */
+  private readonly metricName: string;
+  private readonly ruleMetricName: string;
   /** `https://…/v1/jwks.json`: the value of the NHS app attribute `jwks-resource-url`. */
   readonly url: string;
 
@@ -78,6 +84,8 @@ export class PublicJwks extends Construct {
       });
     this.url = this.api.urlForPath('/jwks.json');
 
+    this.metricName = `cis2-token-proxy-${props.environment}-jwks`;
+    this.ruleMetricName = `${this.metricName}-rate-per-ip`;
     this.webAcl = this.createWebAcl(props.environment);
     new CfnWebACLAssociation(this, 'WebAclAssociation', {
       resourceArn: this.api.deploymentStage.stageArn,
@@ -91,16 +99,34 @@ export class PublicJwks extends Construct {
     });
   }
 
+  /**
+   * Requests the per-IP rule blocked, per 5 minutes (AWS/WAFV2 `BlockedRequests`, whose `WebACL` and
+   * `Rule` dimensions are the metric names set in the visibility configs).
+   */
+  metricBlockedRequests(): Metric {
+    return new Metric({
+      namespace: 'AWS/WAFV2',
+      metricName: 'BlockedRequests',
+      dimensionsMap: { WebACL: this.metricName, Rule: this.ruleMetricName, Region: Aws.REGION },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      label: 'jwks blocked by WAF',
+    });
+  }
+
   private createWebAcl(environment: string): CfnWebACL {
-    const metricName = `cis2-token-proxy-${environment}-jwks`;
     return new CfnWebACL(this, 'WebAcl', {
       description: `Per-IP rate limit on the public JWKS of cis2-token-proxy ${environment}`,
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
-      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true },
+      visibilityConfig: {
+        cloudWatchMetricsEnabled: true,
+        metricName: this.metricName,
+        sampledRequestsEnabled: true,
+      },
       rules: [
         {
-          name: 'RatePerClientIp',
+          name: RATE_RULE,
           priority: 0,
           action: { block: {} },
           statement: {
@@ -112,7 +138,7 @@ export class PublicJwks extends Construct {
           },
           visibilityConfig: {
             cloudWatchMetricsEnabled: true,
-            metricName: `${metricName}-rate-per-ip`,
+            metricName: this.ruleMetricName,
             sampledRequestsEnabled: true,
           },
         },

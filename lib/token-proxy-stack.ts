@@ -130,6 +130,7 @@ export class TokenProxyStack extends Stack {
       jwksFunction: this.publicJwks.handler,
       internalApi: this.internalApi.api,
       jwksApi: this.publicJwks.api,
+      jwksBlocked: this.publicJwks.metricBlockedRequests(),
       thresholds: config.alarms,
       sharedCache: config.sharedCache,
       alarmEmail: config.alarmEmail,

@@ -138,6 +138,18 @@ describe('API details', () => {
     });
   });
 
+  it('the dashboard shows what the per-IP rule blocked, with the dimensions the web ACL reports', () => {
+    const acl = resources[stack.getLogicalId(stack.publicJwks.webAcl)].Properties;
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard!.Properties.DashboardBody);
+    // Dimensions render sorted by name; Region is the stack's region reference.
+    const q = (parts: string[]) => parts.map((p) => `\\"${p}\\"`).join(',');
+    expect(body).toContain(q(['AWS/WAFV2', 'BlockedRequests', 'Region']));
+    expect(body).toContain(
+      q(['Rule', acl.Rules[0].VisibilityConfig.MetricName, 'WebACL', acl.VisibilityConfig.MetricName]),
+    );
+  });
+
   it('the JWKS alarm fires on any 5XX of the JWKS API within one period', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'Cis2TokenProxy-int-JwksErrors',
