@@ -26,6 +26,7 @@ describe('key administration (prod)', () => {
   const resources = template.toJSON().Resources;
   const keys = [...stack.keys.publishedKeys, stack.observability.topicKey];
   const deployer = {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JS.
     'Fn::Sub':
       'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-${AWS::Region}',
   };
