@@ -2,7 +2,8 @@
 /**
  * CDK app entry: `npx cdk synth|deploy -c env=<name>` builds the stack of one environment from the
  * cdk.json context `environments.<name>`. Account and region come from the CLI's credentials.
- * `CDK_NAG=0` skips the cdk-nag checks for a faster local synth; CI and deploys keep them on.
+ * `CDK_NAG=0` skips the cdk-nag and cfn-guard (Control Tower) checks for a faster local synth; CI and
+ * deploys keep them on (lib/nag.ts).
  */
 import { App } from 'aws-cdk-lib';
 import { loadDeployConfig, stackName } from '../lib/config.js';

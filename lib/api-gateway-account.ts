@@ -1,7 +1,10 @@
 /**
- * The account-level API Gateway setting that lets stages write execution logs. It is one setting per
- * account and region, so it is opt-in per environment (`apiGatewayAccountRole`) for accounts where no
- * one else manages it.
+ * The account-level API Gateway setting that lets stages write execution logs. Without it a stage with
+ * execution logging fails to create ("CloudWatch Logs role ARN must be set in account settings"), so
+ * the stack sets it unless the environment says another stack or team manages it
+ * (`"apiGatewayAccountRole": false`). It is one setting per account and region: the last stack to
+ * deploy one wins, which is harmless because every such role carries the same AWS managed policy and
+ * is retained (docs/deploying.md, "Several stacks in one account").
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';

@@ -4,6 +4,7 @@
  * from here, so a typo fails `cdk synth` with a message naming the field instead of deploying a
  * half-configured proxy.
  */
+import { Aws } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 
@@ -20,6 +21,23 @@ export const RUNTIME_ENVIRONMENTS: readonly string[] = ['internal-dev', 'int', '
 
 /** Principal shorthand for "IAM identities of the deploying account" (they still need an IAM policy). */
 export const THIS_ACCOUNT = 'this-account';
+
+/** The environment that reaches NHS production: it must name its callers and key administrator. */
+export const PROD_ENVIRONMENT = 'prod';
+
+/**
+ * A role of the deploying account written without the account id, e.g. `role/ers-backend`, so one
+ * cdk.json serves every account; {@link roleArn} expands it at synth time.
+ */
+const RELATIVE_ROLE_PATTERN = /^role\/[\w+=,.@/-]+$/;
+
+/**
+ * The IAM ARN of a configured principal: relative `role/<name>` entries become roles of the deploying
+ * account, full ARNs are returned as they are.
+ */
+export function roleArn(entry: string): string {
+  return RELATIVE_ROLE_PATTERN.test(entry) ? `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:${entry}` : entry;
+}
 
 /** Alarm thresholds; each alarm fires after `evaluationPeriods` consecutive 5-minute periods in breach. */
 export interface AlarmThresholds {
@@ -42,8 +60,9 @@ export interface DeployConfig {
   /** Environment name; passed to the runtime as `ENVIRONMENT` and part of every resource name. */
   readonly name: string;
   /**
-   * Who may call the internal API: IAM role/user ARNs (allowed by the resource policy alone), account
-   * root ARNs or {@link THIS_ACCOUNT} (delegated: the caller's own IAM policy must also allow it).
+   * Who may call the internal API: IAM role/user ARNs or `role/<name>` of the deploying account
+   * (allowed by the resource policy alone), account root ARNs or {@link THIS_ACCOUNT} (delegated: the
+   * caller's own IAM policy must also allow it; refused for {@link PROD_ENVIRONMENT}).
    */
   readonly allowedPrincipals: readonly string[];
   /** When set, the internal API is PRIVATE and only reachable through these interface VPC endpoints. */
@@ -63,10 +82,16 @@ export interface DeployConfig {
   /** Optional reserved concurrency of the token function (also caps its blast radius). */
   readonly reservedConcurrency?: number;
   /**
-   * Create the account-wide API Gateway CloudWatch Logs role (needed once per account and region for
-   * stage execution logging). Leave false if another stack or the platform team manages it.
+   * Whether the stack sets the account-wide API Gateway CloudWatch Logs role (needed once per account
+   * and region before a stage can write execution logs). Default true, so a fresh account deploys;
+   * set false where another stack or the platform team already manages it (docs/deploying.md).
    */
   readonly apiGatewayAccountRole: boolean;
+  /**
+   * The role (ARN or `role/<name>`) that alone, with the CloudFormation deployment role, may change
+   * the signing keys' policies, disable them or schedule their deletion. Required for prod.
+   */
+  readonly keyAdminRole?: string;
   readonly alarms: AlarmThresholds;
 }
 
@@ -77,6 +102,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
 const SLOT_PATTERN = /^[a-z0-9]{1,12}$/;
 const IAM_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const ROOT_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:root$/;
 const VPCE_PATTERN = /^vpce-[0-9a-f]{8,17}$/;
 const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const RETENTION_VALUES = new Set<number>(
@@ -101,6 +128,7 @@ const KNOWN_FIELDS = new Set([
   'alarmEmail',
   'reservedConcurrency',
   'apiGatewayAccountRole',
+  'keyAdminRole',
   'alarms',
 ]);
 
@@ -165,15 +193,26 @@ export function parseDeployConfig(name: string, raw: unknown): DeployConfig {
     if (!KNOWN_FIELDS.has(field)) fail(field, `unknown field (known: ${[...KNOWN_FIELDS].join(', ')})`);
   }
 
+  const isProd = name === PROD_ENVIRONMENT;
   const allowedPrincipals = raw.allowedPrincipals;
   if (!isNonEmptyStringArray(allowedPrincipals)) {
-    fail('allowedPrincipals', `required, a non-empty array of IAM role/user/root ARNs or "${THIS_ACCOUNT}"`);
+    fail(
+      'allowedPrincipals',
+      `required, a non-empty array of IAM role/user/root ARNs, "role/<name>" or "${THIS_ACCOUNT}"`,
+    );
   } else {
     for (const p of allowedPrincipals) {
-      if (p !== THIS_ACCOUNT && !IAM_ARN_PATTERN.test(p)) {
+      if (p !== THIS_ACCOUNT && !IAM_ARN_PATTERN.test(p) && !RELATIVE_ROLE_PATTERN.test(p)) {
         fail(
           'allowedPrincipals',
-          `"${p}" is not an IAM role/user/root ARN (no wildcards) or "${THIS_ACCOUNT}"`,
+          `"${p}" is not an IAM role/user/root ARN (no wildcards), "role/<name>" or "${THIS_ACCOUNT}"`,
+        );
+      } else if (isProd && (p === THIS_ACCOUNT || ROOT_ARN_PATTERN.test(p))) {
+        // A whole account would let any of its principals with execute-api:Invoke mint NHS tokens.
+        fail(
+          'allowedPrincipals',
+          `"${p}" admits a whole account, which prod refuses: list the caller roles instead, as ` +
+            '"role/<name>" for a role of the deploying account or "arn:aws:iam::<account>:role/<name>"',
         );
       }
     }
@@ -225,6 +264,20 @@ export function parseDeployConfig(name: string, raw: unknown): DeployConfig {
   if (raw.apiGatewayAccountRole !== undefined && typeof raw.apiGatewayAccountRole !== 'boolean') {
     fail('apiGatewayAccountRole', 'true or false');
   }
+  const keyAdminRole = raw.keyAdminRole;
+  if (keyAdminRole === undefined) {
+    if (isProd) {
+      fail(
+        'keyAdminRole',
+        'required for prod: the role allowed to change, disable or delete the signing keys, as "role/<name>" or a role ARN',
+      );
+    }
+  } else if (
+    typeof keyAdminRole !== 'string' ||
+    !(ROLE_ARN_PATTERN.test(keyAdminRole) || RELATIVE_ROLE_PATTERN.test(keyAdminRole))
+  ) {
+    fail('keyAdminRole', 'an IAM role ARN or "role/<name>" (no wildcards)');
+  }
 
   const alarms = raw.alarms;
   if (!isRecord(alarms)) {
@@ -254,7 +307,8 @@ export function parseDeployConfig(name: string, raw: unknown): DeployConfig {
     logLevel: logLevel as LogLevel,
     alarmEmail: raw.alarmEmail as string | undefined,
     reservedConcurrency: raw.reservedConcurrency as number | undefined,
-    apiGatewayAccountRole: (raw.apiGatewayAccountRole as boolean | undefined) ?? false,
+    apiGatewayAccountRole: (raw.apiGatewayAccountRole as boolean | undefined) ?? true,
+    keyAdminRole: keyAdminRole as string | undefined,
     alarms: alarms as unknown as AlarmThresholds,
   };
 }

@@ -4,7 +4,7 @@
  * endpoints.
  */
 
-import { Aws } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import {
   AuthorizationType,
   EndpointType,
@@ -28,14 +28,14 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { loggedStageOptions } from './api-stage.js';
-import { THIS_ACCOUNT } from './config.js';
+import { createExecutionLogGroup, loggedStageOptions, requireModernTls } from './api-stage.js';
+import { roleArn, THIS_ACCOUNT } from './config.js';
 
 /** Properties of {@link InternalApi}. */
 export interface InternalApiProps {
   readonly environment: string;
   readonly handler: IFunction;
-  /** IAM ARNs or `this-account` (see DeployConfig.allowedPrincipals). */
+  /** IAM ARNs, `role/<name>` or `this-account` (see DeployConfig.allowedPrincipals). */
   readonly allowedPrincipals: readonly string[];
   /** When given, the API is PRIVATE and reachable only through these VPC endpoints. */
   readonly vpcEndpointIds?: readonly string[];
@@ -47,6 +47,12 @@ export interface InternalApiProps {
  * upstream, so the API admits more and the runtime's cache absorbs the difference.
  */
 const THROTTLE = { rateLimit: 50, burstLimit: 100 };
+
+/**
+ * API Gateway's wait for the token function: the REST API maximum. The function's own timeout is
+ * shorter (see TokenProxyStack), so the caller gets the function's typed error, not a gateway 504.
+ */
+export const INTEGRATION_TIMEOUT = Duration.seconds(29);
 
 /** The internal REST API. */
 export class InternalApi extends Construct {
@@ -72,8 +78,13 @@ export class InternalApi extends Construct {
       deployOptions: loggedStageOptions(this, props.logRetention, THROTTLE),
       defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
     });
+    requireModernTls(this.api, isPrivate);
+    createExecutionLogGroup(this.api, props.logRetention);
 
-    const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
+    const integration = new LambdaIntegration(props.handler, {
+      allowTestInvoke: false,
+      timeout: INTEGRATION_TIMEOUT,
+    });
     const tokenRequest = this.api.addModel('TokenRequest', {
       contentType: 'application/json',
       modelName: 'TokenRequest',
@@ -131,8 +142,9 @@ function resourcePolicy(allowed: readonly string[], vpcEndpointIds?: readonly st
       principals.push(new AccountPrincipal(root[1]));
       accounts.push(root[1]!);
     } else {
-      principals.push(new ArnPrincipal(entry));
-      arns.push(entry);
+      const arn = roleArn(entry);
+      principals.push(new ArnPrincipal(arn));
+      arns.push(arn);
     }
   }
   // Conditions in one block are ANDed: deny only callers matching neither an ARN nor an account.

@@ -1,17 +1,23 @@
 /**
- * cdk-nag (AwsSolutionsChecks, v3 `Validations` API) and the findings this design accepts on purpose.
- * Each acknowledgement is attached to the narrowest construct that causes it, with the reason, so a
- * new resource of the same kind elsewhere is still reported.
+ * Policy as code: cdk-nag (AwsSolutionsChecks, v3 `Validations` API) and cfn-guard with the AWS Control
+ * Tower proactive-control rules (`@cdklabs/cdk-validator-cfnguard`, which bundles the cfn-guard
+ * binary), and the findings this design accepts on purpose. Each acknowledgement is attached to the
+ * narrowest construct that causes it, with the reason, so a new resource of the same kind elsewhere
+ * is still reported.
  */
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { TokenProxyStack } from './token-proxy-stack.js';
 
-/** Registers AwsSolutionsChecks on the app; any unacknowledged ERROR fails synth. */
+/** Registers AwsSolutionsChecks and the Control Tower guard rules; any unacknowledged ERROR fails synth. */
 export function addNagChecks(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new CfnGuardValidator());
 }
+
+/** The namespace under which the core validation framework files cfn-guard's rule ids. */
+const GUARD = 'cdk-validator-cfnguard::';
 
 function acknowledge(scope: IConstruct, findings: Readonly<Record<string, string>>): void {
   Validations.of(scope).acknowledge(...Object.entries(findings).map(([id, reason]) => ({ id, reason })));
@@ -42,10 +48,42 @@ export function acknowledgeNagFindings(stack: TokenProxyStack): void {
     'AwsSolutions-COG4': 'Anonymous by design, see APIG4: NHS cannot present Cognito tokens.',
     'AwsSolutions-APIG2':
       'The only method is GET /jwks.json with no body, path or query parameters: there is nothing to validate.',
-    'AwsSolutions-APIG3':
-      'Read-only public document of a few KB; stage throttling (5 rps, burst 10) bounds abuse and cost, and ' +
-      'a WAF web ACL would cost more than the endpoint it protects.',
   });
+
+  // cfn-guard, AWS Control Tower proactive controls.
+  const lambdaPermissionFalsePositive =
+    'False positive: every permission API Gateway uses to invoke the function names ' +
+    'apigateway.amazonaws.com with SourceArn set to this API stage and method ' +
+    '(arn:…:execute-api:<region>:<account>:<api>/<stage>/<method>/<path>), built with Fn::Join, ' +
+    'which the rule does not evaluate.';
+  for (const api of [stack.internalApi.api, stack.publicJwks.api]) {
+    acknowledge(api, {
+      [`${GUARD}lambda_function_public_access_prohibited_check`]: lambdaPermissionFalsePositive,
+    });
+  }
+  const outsideVpc =
+    'Recorded decision: the function needs only AWS APIs (KMS, Secrets Manager, DynamoDB) and the NHS ' +
+    'token endpoint on the internet. In a VPC that would take a NAT gateway (about $35/month per AZ plus ' +
+    'data) or interface endpoints for each AWS service, for no control the IAM policies do not already ' +
+    'give: the function role can do nothing but sign, read one secret and three item operations.';
+  for (const fn of [stack.tokenFunction, stack.publicJwks.handler]) {
+    acknowledge(fn, { [`${GUARD}lambda_inside_vpc_check`]: outsideVpc });
+  }
+  acknowledge(stack, {
+    [`${GUARD}cloudwatch_log_group_encrypted_check`]:
+      'CloudWatch Logs encrypts every log group at rest with service-owned keys. The lines hold no ' +
+      'secrets (the runtime redacts them and the function log groups carry a data-protection policy ' +
+      'masking JWT-shaped strings, the client secret and token values); a customer managed key would ' +
+      'add a key policy for logs.<region>.amazonaws.com to every log group for no extra control.',
+  });
+  if (stack.config.logRetentionDays < 365) {
+    acknowledge(stack, {
+      [`${GUARD}cloudwatch_log_group_retention_period_check`]:
+        `Non-production environment ("${stack.config.name}"): logs of test users are kept ` +
+        `${stack.config.logRetentionDays} days, which covers debugging and INT assurance; keeping test ` +
+        'data for a year has no use. Prod keeps 400 days (cdk.json).',
+    });
+  }
   if (stack.apiGatewayAccount) {
     acknowledge(stack.apiGatewayAccount, {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':

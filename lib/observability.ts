@@ -3,7 +3,7 @@
  * metrics and two Logs Insights queries over the `token_request` log lines, plus alarms that notify an
  * encrypted SNS topic.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
@@ -19,12 +19,13 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { AlarmThresholds } from './config.js';
+import { restrictedKeyPolicy } from './key-policy.js';
 import type { ProxyFunction } from './proxy-function.js';
 
 /** CloudWatch namespace of the runtime's EMF metrics (also set as `POWERTOOLS_METRICS_NAMESPACE`). */
@@ -42,22 +43,29 @@ export interface ObservabilityProps {
   readonly jwksFunction: ProxyFunction;
   readonly internalApi: RestApi;
   readonly jwksApi: RestApi;
+  /** Requests to the JWKS that WAF's per-IP rule blocked (shown next to the API metrics). */
+  readonly jwksBlocked: IMetric;
   readonly thresholds: AlarmThresholds;
   /** Adds the CacheError alarm (the shared tier exists only then). */
   readonly sharedCache: boolean;
   readonly alarmEmail?: string;
+  /** Administers the topic key like the signing keys (see DeployConfig.keyAdminRole). */
+  readonly keyAdminRole?: string;
 }
 
 /** Dashboard `Cis2TokenProxy-<env>`, its alarms and the alarm topic. */
 export class Observability extends Construct {
   readonly dashboard: Dashboard;
   readonly topic: Topic;
+  /** The key encrypting {@link topic}; services that publish to the topic need to use it. */
+  readonly topicKey: Key;
   readonly alarms: Alarm[] = [];
   private readonly props: ObservabilityProps;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     this.props = props;
+    this.topicKey = this.createTopicKey();
     this.topic = this.createTopic();
     this.createAlarms();
     this.dashboard = this.createDashboard();
@@ -78,25 +86,68 @@ export class Observability extends Construct {
     });
   }
 
-  private createTopic(): Topic {
+  /**
+   * Every alarm of the stack is named with this prefix: the topic policy and the key grant let
+   * CloudWatch act only for alarms whose ARN matches it.
+   */
+  get alarmNamePrefix(): string {
+    return `${Stack.of(this).stackName}-`;
+  }
+
+  /** The conditions that confine CloudWatch to this account's alarms named {@link alarmNamePrefix}. */
+  private alarmSourceConditions(): Record<string, Record<string, string>> {
+    return {
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      ArnLike: {
+        'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${this.alarmNamePrefix}*`,
+      },
+    };
+  }
+
+  private createTopicKey(): Key {
     // CloudWatch cannot publish to a topic under the AWS managed aws/sns key, hence a CMK whose policy
-    // lets the CloudWatch service use it.
+    // lets the CloudWatch service use it, for our alarms only.
     const key = new Key(this, 'TopicKey', {
       description: `cis2-token-proxy ${this.props.environment}: encrypts the alarm topic`,
       enableKeyRotation: true,
+      policy: restrictedKeyPolicy(this, this.props.keyAdminRole),
     });
-    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: this.alarmSourceConditions(),
+      }),
+    );
+    return key;
+  }
+
+  private createTopic(): Topic {
     const topic = new Topic(this, 'AlarmTopic', {
       displayName: `cis2-token-proxy ${this.props.environment} alarms`,
-      masterKey: key,
+      masterKey: this.topicKey,
       enforceSSL: true,
     });
+    // With a topic policy in place, nothing else may publish: CloudWatch needs its own allow.
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: this.alarmSourceConditions(),
+      }),
+    );
     if (this.props.alarmEmail) topic.addSubscription(new EmailSubscription(this.props.alarmEmail));
     return topic;
   }
 
   private createAlarms(): void {
-    const { thresholds, tokenFunction, jwksFunction, sharedCache } = this.props;
+    const { thresholds, tokenFunction, sharedCache } = this.props;
     this.addAlarm(
       'FailureRate',
       this.failureRate(),
@@ -109,11 +160,14 @@ export class Observability extends Construct {
       thresholds.lambdaErrors,
       'Token function crashed or timed out',
     );
+    // Any 5XX of the JWKS API (function crash or timeout, the handler's own 503 when KMS fails, a
+    // gateway error), in a single period: NHS fetches about hourly, so failures are never consecutive.
     this.addAlarm(
       'JwksErrors',
-      jwksFunction.function.metricErrors({ period: PERIOD }),
-      thresholds.lambdaErrors,
-      'JWKS function failing: NHS cannot verify new assertions once its 1 h JWKS cache expires',
+      this.props.jwksApi.metricServerError({ period: PERIOD, statistic: 'Sum' }),
+      1,
+      'Public JWKS answering 5XX: NHS cannot verify new assertions once its 1 h JWKS cache expires',
+      1,
     );
     this.addAlarm(
       'Throttles',
@@ -153,13 +207,25 @@ export class Observability extends Construct {
     });
   }
 
-  private addAlarm(name: string, metric: IMetric, threshold: number, description: string): void {
+  /**
+   * Adds an alarm named `<stack>-<name>` (see {@link alarmNamePrefix}) that notifies the topic when it
+   * fires and when it clears, and shows on the dashboard's alarm widget if added before it is built.
+   *
+   * @param evaluationPeriods - consecutive periods in breach; defaults to the environment's setting.
+   */
+  addAlarm(
+    name: string,
+    metric: IMetric,
+    threshold: number,
+    description: string,
+    evaluationPeriods = this.props.thresholds.evaluationPeriods,
+  ): Alarm {
     const alarm = new Alarm(this, name, {
-      alarmName: `${Stack.of(this).stackName}-${name}`,
+      alarmName: `${this.alarmNamePrefix}${name}`,
       alarmDescription: `${description}. Runbook: README.md#support-runbook`,
       metric,
       threshold,
-      evaluationPeriods: this.props.thresholds.evaluationPeriods,
+      evaluationPeriods,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No traffic is not an incident; a stopped emitter shows on the dashboard instead.
       treatMissingData: TreatMissingData.NOT_BREACHING,
@@ -168,6 +234,7 @@ export class Observability extends Construct {
     alarm.addAlarmAction(action);
     alarm.addOkAction(action);
     this.alarms.push(alarm);
+    return alarm;
   }
 
   private createDashboard(): Dashboard {
@@ -227,6 +294,7 @@ export class Observability extends Construct {
           internalApi.metricClientError({ period: PERIOD, label: 'internal 4XX' }),
           internalApi.metricServerError({ period: PERIOD, label: 'internal 5XX' }),
           jwksApi.metricServerError({ period: PERIOD, label: 'jwks 5XX' }),
+          this.props.jwksBlocked,
         ],
         [
           internalApi.metricCount({ period: PERIOD, label: 'internal requests' }),

@@ -8,7 +8,12 @@ import type { Duration } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  CustomDataIdentifier,
+  DataProtectionPolicy,
+  LogGroup,
+  type RetentionDays,
+} from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './observability.js';
 
@@ -29,6 +34,20 @@ export const LAZY_CREDENTIAL_PROVIDERS = [
   '@aws-sdk/credential-provider-http',
   '@smithy/credential-provider-imds',
 ];
+
+/**
+ * Patterns CloudWatch Logs masks in the functions' log groups, behind the runtime's own redaction:
+ * anything JWT-shaped (ID tokens, client assertions) and the values of the client secret and token
+ * fields as they would appear in a form body or JSON. CloudWatch allows only letters, digits,
+ * `_#=@/;,- ` and `^$?[]{}|\*+.` in these expressions, at most 200 characters, hence `\W` for the
+ * separator instead of quotes and colons.
+ */
+export const LOG_DATA_IDENTIFIERS: Readonly<Record<string, string>> = {
+  JwtShapedString: 'eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]*',
+  ClientSecretValue: 'client_secret\\W{1,5}[A-Za-z0-9._-]{8,}',
+  AccessTokenValue: 'access_token\\W{1,5}[A-Za-z0-9._-]{8,}',
+  RefreshTokenValue: 'refresh_token\\W{1,5}[A-Za-z0-9._-]{8,}',
+};
 
 /** Properties of {@link ProxyFunction}. */
 export interface ProxyFunctionProps {
@@ -57,7 +76,16 @@ export class ProxyFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: ProxyFunctionProps) {
     super(scope, id);
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      dataProtectionPolicy: new DataProtectionPolicy({
+        name: 'mask-tokens-and-secrets',
+        description: 'Masks JWT-shaped strings, the client secret and OAuth token values',
+        identifiers: Object.entries(LOG_DATA_IDENTIFIERS).map(
+          ([name, regex]) => new CustomDataIdentifier(name, regex),
+        ),
+      }),
+    });
     // Our own role instead of the default one, which attaches the AWSLambdaBasicExecutionRole managed
     // policy (logs on every log group in the account).
     this.role = new Role(this, 'Role', {

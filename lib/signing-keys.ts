@@ -3,41 +3,13 @@
  * the others are only published in the JWKS, which is how a rotation is staged (README.md ("Deploying to AWS")).
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import {
-  AccountRootPrincipal,
-  Effect,
-  type IRole,
-  PolicyDocument,
-  PolicyStatement,
-} from 'aws-cdk-lib/aws-iam';
+import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { restrictedKeyPolicy } from './key-policy.js';
 
 /** The only KMS signing algorithm the proxy may use: JOSE `RS512`, which the NHS platform requires. */
 export const SIGNING_ALGORITHM = 'RSASSA_PKCS1_V1_5_SHA_512';
-
-/**
- * Key management actions delegated to the account's IAM policies. Deliberately excludes `kms:Sign`
- * and `kms:Verify`, and `kms:CreateGrant` (a grant could hand out `kms:Sign` without the algorithm
- * condition): nobody but the function role named in the key policy can sign as this app, and
- * granting that to anyone else requires a visible key policy change.
- */
-const ADMIN_ACTIONS = [
-  'kms:CreateAlias',
-  'kms:Describe*',
-  'kms:Enable*',
-  'kms:List*',
-  'kms:Put*',
-  'kms:Update*',
-  'kms:Revoke*',
-  'kms:Disable*',
-  'kms:Get*',
-  'kms:Delete*',
-  'kms:TagResource',
-  'kms:UntagResource',
-  'kms:ScheduleKeyDeletion',
-  'kms:CancelKeyDeletion',
-];
 
 /** Properties of {@link SigningKeys}. */
 export interface SigningKeysProps {
@@ -47,6 +19,8 @@ export interface SigningKeysProps {
   readonly slots: readonly string[];
   /** The slot that signs. */
   readonly signingSlot: string;
+  /** The key-admin role (see DeployConfig.keyAdminRole). */
+  readonly keyAdminRole?: string;
 }
 
 /** RSA_4096 SIGN_VERIFY KMS keys, one per slot, with alias `alias/cis2-token-proxy/<env>/<slot>`. */
@@ -58,7 +32,7 @@ export class SigningKeys extends Construct {
 
   constructor(scope: Construct, id: string, props: SigningKeysProps) {
     super(scope, id);
-    const keys = props.slots.map((slot) => this.createKey(props.environment, slot));
+    const keys = props.slots.map((slot) => this.createKey(props.environment, slot, props.keyAdminRole));
     this.publishedKeys = keys;
     this.signingKey = keys[props.slots.indexOf(props.signingSlot)]!;
   }
@@ -91,19 +65,9 @@ export class SigningKeys extends Construct {
     role.addToPrincipalPolicy(new PolicyStatement({ ...statement, resources: [key.keyArn] }));
   }
 
-  private createKey(environment: string, slot: string): Key {
-    // An explicit policy replaces CDK's default `kms:*` for the account root (see ADMIN_ACTIONS).
-    const policy = new PolicyDocument({
-      statements: [
-        new PolicyStatement({
-          sid: 'KeyAdministration',
-          effect: Effect.ALLOW,
-          principals: [new AccountRootPrincipal()],
-          actions: ADMIN_ACTIONS,
-          resources: ['*'],
-        }),
-      ],
-    });
+  private createKey(environment: string, slot: string, keyAdminRole?: string): Key {
+    // An explicit policy replaces CDK's default `kms:*` for the account root.
+    const policy = restrictedKeyPolicy(this, keyAdminRole);
     return new Key(this, `Key-${slot}`, {
       description: `cis2-token-proxy ${environment}: signs NHS API platform client assertions (slot ${slot})`,
       keySpec: KeySpec.RSA_4096,

@@ -9,7 +9,8 @@ import type { Construct } from 'constructs';
 import { ApiGatewayAccount } from './api-gateway-account.js';
 import { CacheTable } from './cache-table.js';
 import type { DeployConfig } from './config.js';
-import { InternalApi } from './internal-api.js';
+import { INTEGRATION_TIMEOUT, InternalApi } from './internal-api.js';
+import { KeyAudit } from './key-audit.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { Observability } from './observability.js';
 import { ProxyFunction } from './proxy-function.js';
@@ -21,11 +22,18 @@ export interface TokenProxyStackProps extends StackProps {
   readonly config: DeployConfig;
 }
 
+/**
+ * The token function's timeout, 4 s under the internal API's {@link INTEGRATION_TIMEOUT} (29 s). The
+ * runtime derives its request budget from the time Lambda says is left.
+ */
+export const TOKEN_FUNCTION_TIMEOUT = Duration.seconds(25);
+
 /** Placeholder stored in the secret until an operator sets the real values (README.md ("Deploying to AWS")). */
 export const SECRET_PLACEHOLDER = 'REPLACE_ME';
 
 /** The whole proxy for one environment; deploy with `npx cdk deploy -c env=<name>`. */
 export class TokenProxyStack extends Stack {
+  readonly config: DeployConfig;
   readonly keys: SigningKeys;
   readonly secret: Secret;
   readonly cache?: CacheTable;
@@ -34,10 +42,12 @@ export class TokenProxyStack extends Stack {
   readonly publicJwks: PublicJwks;
   readonly observability: Observability;
   readonly apiGatewayAccount?: ApiGatewayAccount;
+  readonly keyAudit: KeyAudit;
 
   constructor(scope: Construct, id: string, props: TokenProxyStackProps) {
     super(scope, id, props);
     const { config } = props;
+    this.config = config;
     Tags.of(this).add('service', 'cis2-token-proxy');
     Tags.of(this).add('environment', config.name);
 
@@ -45,6 +55,7 @@ export class TokenProxyStack extends Stack {
       environment: config.name,
       slots: config.keys,
       signingSlot: config.signingKey,
+      keyAdminRole: config.keyAdminRole,
     });
     // NHS issues the API key and client secret in its developer portal; CloudFormation only creates the
     // container, whose values an operator then sets with `aws secretsmanager put-secret-value`.
@@ -79,8 +90,8 @@ export class TokenProxyStack extends Stack {
       logLevel: config.logLevel,
       logRetention: config.logRetentionDays,
       memorySize: 512,
-      // Under API Gateway's 29 s integration limit, so the caller gets our error, not a gateway 504.
-      timeout: Duration.seconds(25),
+      // Under the API's integration timeout, so the caller gets our typed error, not a gateway 504.
+      timeout: TOKEN_FUNCTION_TIMEOUT,
       reservedConcurrency: config.reservedConcurrency,
     });
     const role = this.tokenFunction.role;
@@ -119,9 +130,17 @@ export class TokenProxyStack extends Stack {
       jwksFunction: this.publicJwks.handler,
       internalApi: this.internalApi.api,
       jwksApi: this.publicJwks.api,
+      jwksBlocked: this.publicJwks.metricBlockedRequests(),
       thresholds: config.alarms,
       sharedCache: config.sharedCache,
       alarmEmail: config.alarmEmail,
+      keyAdminRole: config.keyAdminRole,
+    });
+    this.keyAudit = new KeyAudit(this, 'KeyAudit', {
+      environment: config.name,
+      keys: [...this.keys.publishedKeys, this.observability.topicKey],
+      topic: this.observability.topic,
+      topicKey: this.observability.topicKey,
     });
 
     const outputs: Record<string, [string, string]> = {

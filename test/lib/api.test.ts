@@ -95,13 +95,13 @@ describe('internal API', () => {
   it('PRIVATE option: private endpoint, named roles and accounts only, and only through the VPC endpoints', () => {
     const role = 'arn:aws:iam::123456789012:role/ers-client';
     const settings = {
-      ...environmentSettings('prod'),
+      ...environmentSettings('int'),
       allowedPrincipals: [role, 'arn:aws:iam::210987654321:root'],
       privateEndpoint: { vpcEndpointIds: ['vpce-0123456789abcdef0'] },
     };
-    const { template: t } = buildStack('prod', settings);
+    const { template: t } = buildStack('int', settings);
     t.hasResourceProperties('AWS::ApiGateway::RestApi', {
-      Name: 'cis2-token-proxy-prod',
+      Name: 'cis2-token-proxy-int',
       EndpointConfiguration: { Types: ['PRIVATE'], VpcEndpointIds: ['vpce-0123456789abcdef0'] },
       Policy: {
         Statement: [
@@ -171,12 +171,12 @@ describe('public JWKS', () => {
     expect(paths.map((r) => r.Properties.PathPart)).toEqual(['jwks.json']);
   });
 
-  it('is throttled low and access-logged', () => {
+  it('is throttled and access-logged', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       RestApiId: { Ref: apiId },
       AccessLogSetting: Match.anyValue(),
       MethodSettings: [
-        Match.objectLike({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10, DataTraceEnabled: false }),
+        Match.objectLike({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40, DataTraceEnabled: false }),
       ],
     });
   });
@@ -236,7 +236,8 @@ describe('functions', () => {
         .sort(),
     ).toEqual(['index.handler', 'index.jwksHandler']);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 400 });
-    expect(logicalIds(template, 'AWS::Logs::LogGroup')).toHaveLength(4);
+    // Per function, per API access logs, per API execution logs.
+    expect(logicalIds(template, 'AWS::Logs::LogGroup')).toHaveLength(6);
   });
 
   it('token function: 512 MB, 25 s (under API Gateway 29 s), reserved concurrency, full environment', () => {

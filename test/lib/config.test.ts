@@ -103,8 +103,65 @@ describe('deploy config', () => {
     const config = parseDeployConfig('int', settings);
     expect(config).toMatchObject({
       logLevel: 'INFO',
-      apiGatewayAccountRole: false,
+      apiGatewayAccountRole: true,
+      keyAdminRole: undefined,
       privateEndpoint: undefined,
     });
+  });
+});
+
+describe('prod is safe by construction', () => {
+  const prod = environmentSettings('prod');
+
+  it.each([
+    ['this-account', 'this-account'],
+    ['an account root', 'arn:aws:iam::123456789012:root'],
+  ])('refuses %s as a prod caller and says what to list instead', (_, principal) => {
+    const parse = () => parseDeployConfig('prod', { ...prod, allowedPrincipals: [principal] });
+    expect(parse).toThrow(DeployConfigError);
+    expect(parse).toThrow(
+      `environments.prod.allowedPrincipals: "${principal}" admits a whole account, which prod refuses: list the caller roles instead`,
+    );
+  });
+
+  it('still accepts whole accounts outside prod', () => {
+    expect(
+      parseDeployConfig('int', { ...environmentSettings('int'), allowedPrincipals: ['this-account'] }),
+    ).toMatchObject({ allowedPrincipals: ['this-account'] });
+  });
+
+  it('requires a key-admin role for prod', () => {
+    const { keyAdminRole: _, ...withoutAdmin } = prod;
+    expect(() => parseDeployConfig('prod', withoutAdmin)).toThrow(
+      'environments.prod.keyAdminRole: required for prod',
+    );
+    expect(() =>
+      parseDeployConfig('prod', { ...prod, keyAdminRole: 'arn:aws:iam::123456789012:root' }),
+    ).toThrow('environments.prod.keyAdminRole: an IAM role ARN or "role/<name>"');
+  });
+
+  it('expands a "role/<name>" caller to a role of the deploying account in the resource policy', () => {
+    const { stack, template } = buildStack('prod');
+    const policy =
+      template.toJSON().Resources[stack.getLogicalId(stack.internalApi.api.node.defaultChild as never)]
+        .Properties.Policy.Statement;
+    const arn = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':iam::',
+          { Ref: 'AWS::AccountId' },
+          ':role/cis2-token-proxy-caller',
+        ],
+      ],
+    };
+    expect(policy[0]).toMatchObject({ Sid: 'AllowConfiguredPrincipals', Principal: { AWS: arn } });
+    expect(policy[1]).toMatchObject({
+      Sid: 'DenyOtherPrincipals',
+      Condition: { ArnNotLike: { 'aws:PrincipalArn': [arn] } },
+    });
+    expect(policy[1].Condition.StringNotEquals).toBeUndefined();
   });
 });

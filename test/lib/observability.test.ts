@@ -70,23 +70,26 @@ describe('observability', () => {
   });
 
   it.each([
-    ['FailureRate', 10],
-    ['LambdaErrors', 1],
-    ['JwksErrors', 1],
-    ['Throttles', 1],
-    ['LatencyP99', 5000],
-    ['DependencyFailure', 1],
-    ['CacheError', 1],
-  ])('alarm %s (threshold %d) notifies the topic on alarm and recovery', (name, threshold) => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `Cis2TokenProxy-int-${name}`,
-      Threshold: threshold,
-      EvaluationPeriods: 3,
-      TreatMissingData: 'notBreaching',
-      AlarmActions: [{ Ref: topic }],
-      OKActions: [{ Ref: topic }],
-    });
-  });
+    ['FailureRate', 10, 3],
+    ['LambdaErrors', 1, 3],
+    ['JwksErrors', 1, 1],
+    ['Throttles', 1, 3],
+    ['LatencyP99', 5000, 3],
+    ['DependencyFailure', 1, 3],
+    ['CacheError', 1, 3],
+  ])(
+    'alarm %s (threshold %d, %d periods) notifies the topic on alarm and recovery',
+    (name, threshold, periods) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `Cis2TokenProxy-int-${name}`,
+        Threshold: threshold,
+        EvaluationPeriods: periods,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: topic }],
+        OKActions: [{ Ref: topic }],
+      });
+    },
+  );
 
   it('alarms and widgets use exactly the dimension set the runtime emits in EMF', () => {
     // Prepare: what the runtime's Powertools metrics write for one data point.

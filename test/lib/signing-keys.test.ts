@@ -53,10 +53,12 @@ describe('signing keys', () => {
       Principal: { AWS: [roleArn(jwksRole), roleArn(tokenRole)] },
       Resource: '*',
     };
-    const [adminB, ...grantsB] = keyPolicy(template, keyB);
-    const [adminA, ...grantsA] = keyPolicy(template, keyA);
+    const [adminB, readB, denyB, ...grantsB] = keyPolicy(template, keyB);
+    const [adminA, readA, denyA, ...grantsA] = keyPolicy(template, keyA);
     expect(grantsB).toEqual([sign, publish]);
     expect(grantsA).toEqual([publish]);
+    for (const read of [readA, readB]) expect(read).toMatchObject({ Sid: 'ReadKeyMetadata' });
+    for (const deny of [denyA, denyB]) expect(deny).toMatchObject({ Sid: 'DenyGrantsNotForAwsServices' });
     for (const admin of [adminA, adminB]) {
       expect(admin).toMatchObject({ Sid: 'KeyAdministration', Effect: 'Allow' });
       // Account identities administer the key but cannot sign or verify with it.
