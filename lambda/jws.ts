@@ -25,7 +25,7 @@ export function b64url(data: Uint8Array | string): string {
  * Decodes an unpadded base64url string already checked against {@link BASE64URL_SEGMENT}.
  * Like Node's decoder, the unused low bits of the last character are ignored.
  */
-function fromB64url(segment: string): Uint8Array {
+function fromB64url(segment: string): Uint8Array<ArrayBuffer> {
   const binary = atob(segment.replace(/-/g, '+').replace(/_/g, '/'));
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
@@ -36,7 +36,7 @@ function fromB64url(segment: string): Uint8Array {
 export interface DecodedJws {
   readonly header: JsonObject;
   readonly payload: JsonObject;
-  readonly signature: Uint8Array;
+  readonly signature: Uint8Array<ArrayBuffer>;
   /** `b64url(header).b64url(payload)`: the bytes the signature covers. */
   readonly signingInput: string;
 }
@@ -54,7 +54,7 @@ export class JwsDecodeError extends Error {
 }
 
 /** Decodes one strict base64url segment, or `undefined` when it is not one. */
-export function decodeB64url(segment: string): Uint8Array | undefined {
+export function decodeB64url(segment: string): Uint8Array<ArrayBuffer> | undefined {
   // Lenient decoders skip foreign characters, so the alphabet is checked first;
   // a length of 1 mod 4 cannot come from any byte string.
   if (!BASE64URL_SEGMENT.test(segment) || segment.length % 4 === 1) return undefined;
