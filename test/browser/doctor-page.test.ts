@@ -139,7 +139,10 @@ describe.skipIf(skip !== undefined)(skip ?? 'the doctor page in headless Chromiu
   it('opened from file://, names typographic dashes in place, predicts "Malformed JWT" and offers the verified repair only on request', async () => {
     const { good, damaged, dashOffset, hyphenOffset } = dashedAssertion();
     const page = await open(fileUrl);
-    await diagnose(page, { assertion: `client_assertion_type=${encodeURIComponent(URN.clientAssertionType)}&client_assertion=${damaged}`, jwks: JWKS });
+    await diagnose(page, {
+      assertion: `client_assertion_type=${encodeURIComponent(URN.clientAssertionType)}&client_assertion=${damaged}`,
+      jwks: JWKS,
+    });
 
     const malformed = PLATFORM_ERRORS.clientAssertionMalformed;
     await expect.poll(() => page.textContent('#verdict')).toContain('REJECT');
