@@ -3,7 +3,6 @@
  * page (served by `npm start`'s `/doctor` route, and opened from file://) and reads what it shows.
  * Every request the browser makes is recorded: the page may make none but the JWKS fetch asked for.
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,66 +10,12 @@ import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../../lambda/handler.js';
-import { b64url } from '../../lambda/jws.js';
 import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
-import { PLATFORM_ERRORS, PLATFORM_TOKEN_URLS, URN } from '../../lambda/nhs/platform.js';
+import { PLATFORM_ERRORS, URN } from '../../lambda/nhs/platform.js';
 import { buildDoctorPage } from '../../web/doctor/build.js';
 import { DOCTOR_PATH, withDoctorPage } from '../../web/doctor/serve.js';
 import { browserSkipReason, type Chromium, launchChromium } from './chromium.js';
-
-const NOW_S = Date.UTC(2026, 10, 28, 10, 0, 0) / 1000;
-const AT = '2026-11-28T10:00:00Z';
-const API_KEY = 'TestApiKey0000000000000000000001';
-const KID = 'int-test-1';
-const EN_DASH = '\u2013';
-const HYPHEN = '\u2010';
-
-// A throwaway RSA-4096 key, the size NHS tooling generates; nothing here is a real credential.
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 4096 });
-const JWKS = JSON.stringify({
-  keys: [{ ...publicKey.export({ format: 'jwk' }), kid: KID, alg: 'RS512', use: 'sig' }],
-});
-
-function assertion(claims: Record<string, unknown> = {}, kid = KID, jti = crypto.randomUUID()): string {
-  const header = b64url(JSON.stringify({ alg: 'RS512', typ: 'JWT', kid }));
-  const payload = b64url(
-    JSON.stringify({
-      iss: API_KEY,
-      sub: API_KEY,
-      aud: PLATFORM_TOKEN_URLS.int,
-      jti,
-      exp: NOW_S + 240,
-      ...claims,
-    }),
-  );
-  return `${header}.${payload}.${b64url(sign('sha512', Buffer.from(`${header}.${payload}`), privateKey))}`;
-}
-
-/**
- * A good assertion whose signature has a "--" (an en dash's likeliest original) and, elsewhere,
- * a lone "-": about one signature in seven has a "--", so a few jti values are tried.
- */
-function dashedAssertion(): { good: string; damaged: string; dashOffset: number; hyphenOffset: number } {
-  for (;;) {
-    const good = assertion();
-    const signatureStart = good.lastIndexOf('.') + 1;
-    const signature = good.slice(signatureStart);
-    const dashOffset = signature.indexOf('--');
-    const hyphenOffset = [...signature].findIndex(
-      (c, i) => c === '-' && signature[i - 1] !== '-' && signature[i + 1] !== '-' && i > dashOffset + 2,
-    );
-    if (dashOffset < 0 || hyphenOffset < 0) continue;
-    const damaged =
-      good.slice(0, signatureStart) +
-      signature.slice(0, dashOffset) +
-      EN_DASH +
-      signature.slice(dashOffset + 2, hyphenOffset) +
-      HYPHEN +
-      signature.slice(hyphenOffset + 1);
-    // The en dash replaced two characters, so the hyphen's offset in the damaged token is one less.
-    return { good, damaged, dashOffset, hyphenOffset: hyphenOffset - 1 };
-  }
-}
+import { API_KEY, AT, assertion, dashedAssertion, EN_DASH, JWKS, KID, NOW_S } from './fixtures.js';
 
 const skip = browserSkipReason();
 
