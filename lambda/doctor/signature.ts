@@ -94,15 +94,17 @@ export async function signatureFindings(
     return findings;
   }
   if (selected?.publicKey && !(await verificationKey(selected.publicKey)))
-    // Stricter WebCrypto implementations refuse keys the platform may accept: say so, not "invalid".
+    // Browsers' WebCrypto refuses some keys Node (and the platform) may accept, such as an "n" with
+    // a leading zero octet: say so, and that the signature went unchecked, rather than "invalid".
     findings.push(
       finding(
         'JWKS_KEY_UNUSABLE',
         `${describeKey(selected)} could not be imported by this runtime's WebCrypto.`,
-        {
-          index: selected.index,
-          kid: selected.kid,
-        },
+        { index: selected.index, kid: selected.kid },
+      ),
+      finding(
+        'SIGNATURE_NOT_CHECKED',
+        `The signature was not checked with ${describeKey(selected)}; the prediction is a best guess.`,
       ),
     );
   else if (selected) {

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../../lambda/handler.js';
+import { b64url, decodeB64url } from '../../lambda/jws.js';
 import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
 import { PLATFORM_ERRORS, URN } from '../../lambda/nhs/platform.js';
 import { buildDoctorPage } from '../../web/doctor/build.js';
@@ -163,6 +164,22 @@ describe.skipIf(skip !== undefined)(skip ?? 'the doctor page in headless Chromiu
     expect(await codes(page)).toEqual(expect.arrayContaining(['KID_NOT_IN_JWKS', 'SIGNATURE_OTHER_KEY']));
     expect(await page.textContent('#findings li[data-code="SIGNATURE_OTHER_KEY"]')).toContain(`kid "${KID}"`);
     expect(requests).toEqual([fileUrl]);
+    await page.close();
+  });
+
+  it('says the signature went unchecked when the browser refuses a key Node accepts', async () => {
+    // RFC 7518 wants "n" without leading zero octets; Node imports such a key, Chromium refuses it.
+    const jwks = JSON.parse(JWKS) as { keys: { n: string }[] };
+    const n = jwks.keys[0]!.n;
+    jwks.keys[0]!.n = b64url(Uint8Array.of(0, ...decodeB64url(n)!));
+    const page = await open(fileUrl);
+    await diagnose(page, { assertion: assertion(), jwks: JSON.stringify(jwks) });
+    expect(await page.textContent('#findings li[data-code="JWKS_KEY_UNUSABLE"]')).toContain(
+      `key #0 (kid "${KID}") could not be imported by this runtime's WebCrypto.`,
+    );
+    expect(await codes(page)).toContain('SIGNATURE_NOT_CHECKED');
+    expect(await codes(page)).not.toContain('SIGNATURE_INVALID');
+    expect(await page.textContent('#verdict')).toMatch(/^ACCEPT \(as far as checked\)/);
     await page.close();
   });
 

@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import { describe, expect, it } from 'vitest';
 import { readJwks } from '../../../lambda/doctor/jwks.js';
 import { signatureFindings, verifiesWith } from '../../../lambda/doctor/signature.js';
-import { b64url, decodeJws } from '../../../lambda/jws.js';
+import { b64url, decodeB64url, decodeJws } from '../../../lambda/jws.js';
 
 // The doctor verifies with WebCrypto so the browser page runs the same code; node:crypto (OpenSSL's
 // own RSA verify, the doctor's implementation before) is the independent check it must agree with.
@@ -55,6 +55,14 @@ describe('RS512 verification with WebCrypto', () => {
     const decoded = decodeJws(token(keys[2]!));
     const findings = await signatureFindings({ kid: 'k0' }, decoded, reading.keys!);
     expect(findings.map((f) => f.code)).toEqual(['SIGNATURE_INVALID', 'SIGNATURE_OTHER_KEY']);
+  });
+
+  it('in Node, verifies with an "n" carrying a leading zero octet (Chromium refuses it: see test/browser)', async () => {
+    const key = keys[1]!;
+    const n = b64url(Uint8Array.of(0, ...decodeB64url(key.jwk.n!)!));
+    const read = readJwks({ keys: [{ ...key.jwk, n, kid: key.kid, use: 'sig' }] });
+    expect(read.keys?.[0]?.modulusBits).toBe(2048);
+    expect(await verifiesWith(decodeJws(token(key)), read.keys![0]!)).toBe(true);
   });
 
   it('reports a JWK whose n or e is not a base64url integer as unusable', () => {
