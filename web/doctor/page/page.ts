@@ -224,7 +224,10 @@ function render(token: string, diagnosis: Diagnosis): void {
   renderHighlight(token, offending);
   renderDecoded(token, diagnosis, offending);
   renderRepair(diagnosis);
-  byId('result').hidden = false;
+  const result = byId('result');
+  result.hidden = false;
+  // The verdict comes first: bring it into view below the long form.
+  result.scrollIntoView({ block: 'start' });
 }
 
 async function run(): Promise<void> {
