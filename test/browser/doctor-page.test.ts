@@ -19,6 +19,8 @@ import { browserSkipReason, type Chromium, launchChromium } from './chromium.js'
 import { API_KEY, AT, assertion, dashedAssertion, EN_DASH, JWKS, KID, NOW_S } from './fixtures.js';
 
 const skip = browserSkipReason();
+// Said out loud: the skipped suite's name alone does not show in the default reporter.
+if (skip) process.stderr.write(`${skip}\n`);
 
 describe.skipIf(skip !== undefined)(skip ?? 'the doctor page in headless Chromium', () => {
   let browser: Chromium;
