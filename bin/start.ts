@@ -14,6 +14,7 @@ import { DEFAULT_LOCAL_KEY_FILE, loadRuntimeConfig } from '../lambda/config/runt
 import { serveLocally } from '../lambda/local-server.js';
 import { loadOrCreateKeyFile } from '../lambda/signer/local.js';
 import { memoryTelemetry } from '../lambda/telemetry.js';
+import { DOCTOR_PATH, withDoctorPage } from '../web/doctor/serve.js';
 
 const LOCAL_API_KEY = 'local-api-key';
 const LOCAL_CLIENT_SECRET = 'local-client-secret';
@@ -62,10 +63,11 @@ async function main(): Promise<void> {
   const app = await buildApp(config, {
     telemetry: memoryTelemetry((line) => console.log(`[proxy] ${line}`)),
   });
-  const server = await serveLocally(app.handler, proxyPort);
+  const server = await serveLocally(withDoctorPage(app.handler), proxyPort);
   console.log(`NHS token endpoint emulator: ${emulator.tokenUrl}`);
   console.log(`CIS2 emulator issuer:        ${emulator.cis2Issuer}`);
   console.log(`proxy:                       ${server.url} (POST /token, GET /jwks.json, GET /health)`);
+  console.log(`assertion doctor page:       ${server.url}${DOCTOR_PATH} (runs in your browser, offline)`);
 
   const demo = await fetch(`${server.url}/token`, {
     method: 'POST',

@@ -72,7 +72,7 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   if (token !== '') {
     const structure = analyseStructure(token);
     findings.push(...structure.findings);
-    repair = structure.decoded ? undefined : repairAssertion(token, structure.offending, keys);
+    repair = structure.decoded ? undefined : await repairAssertion(token, structure.offending, keys);
     // Parts that do not decode as given are checked as repaired, when a candidate decodes.
     const header = structure.header ?? repair?.decoded?.header;
     const claims = structure.payload ?? repair?.decoded?.payload;
@@ -85,7 +85,7 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
     if (header && keys) {
       const verifiedRepair = repair?.repair.signatureVerified ? repair.decoded : undefined;
       findings.push(
-        ...signatureFindings(header, structure.decoded ?? verifiedRepair, keys, !structure.decoded),
+        ...(await signatureFindings(header, structure.decoded ?? verifiedRepair, keys, !structure.decoded)),
       );
     } else if (!keys)
       findings.push(

@@ -3,8 +3,8 @@
  * (typographic quotes from a document, a bare key instead of a set), and checks its hygiene.
  * Each leniency is reported: the platform itself is not lenient.
  */
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isJsonObject } from '../json.js';
+import { decodeB64url } from '../jws.js';
 import { ASSERTION_ALG } from '../nhs/platform.js';
 import { type Finding, finding } from './findings.js';
 
@@ -18,14 +18,48 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const;
 const TYPOGRAPHIC_QUOTES = /[\u201c\u201d\u201e\u201f\u2033]/g;
 const TYPOGRAPHIC_APOSTROPHES = /[\u2018\u2019\u201a\u201b\u2032]/g;
 
+/**
+ * The public members of an RSA JWK. Kept as JSON rather than a runtime key object so the JWKS is
+ * read synchronously and the same way in Node and the browser; `signature.ts` imports it into
+ * WebCrypto when a signature is checked.
+ */
+export interface RsaPublicJwk {
+  readonly kty: 'RSA';
+  readonly n: string;
+  readonly e: string;
+}
+
 /** One key of the JWKS, with its public key when it is a usable RSA key. */
 export interface JwksKey {
   /** Position in the `keys` array, to name keys without a kid. */
   readonly index: number;
   readonly kid?: string;
   /** The RSA public key; absent when the entry is not a usable RSA key. */
-  readonly publicKey?: KeyObject;
+  readonly publicKey?: RsaPublicJwk;
   readonly modulusBits?: number;
+}
+
+/** Bit length of a big-endian unsigned integer; 0 for zero or no bytes. */
+function bitLength(bytes: Uint8Array): number {
+  const first = bytes.findIndex((b) => b !== 0);
+  return first < 0 ? 0 : (bytes.length - first - 1) * 8 + (32 - Math.clz32(bytes[first]!));
+}
+
+/**
+ * The RSA public key of a JWK and its modulus size, or `undefined` when `n` or `e` is not a
+ * strict base64url integer above zero. Only the public members are taken, so a leaked private
+ * key is still usable for checking.
+ */
+function rsaPublicKey(
+  entry: Record<string, unknown>,
+): { publicKey: RsaPublicJwk; modulusBits: number } | undefined {
+  const { n, e } = entry;
+  if (typeof n !== 'string' || typeof e !== 'string') return undefined;
+  const modulus = decodeB64url(n);
+  const exponent = decodeB64url(e);
+  if (!modulus || !exponent || bitLength(exponent) === 0) return undefined;
+  const modulusBits = bitLength(modulus);
+  return modulusBits === 0 ? undefined : { publicKey: { kty: 'RSA', n, e }, modulusBits };
 }
 
 /** The JWKS as read: `keys` is absent when nothing usable could be read. */
@@ -132,15 +166,12 @@ function readKey(entry: unknown, index: number, findings: Finding[]): JwksKey {
     return { index, kid };
   }
 
-  let publicKey: KeyObject;
-  try {
-    // Only the public members are imported, so a leaked private key is still usable for checking.
-    publicKey = createPublicKey({ key: { kty: 'RSA', n: entry.n, e: entry.e } as JsonWebKey, format: 'jwk' });
-  } catch {
+  const rsa = rsaPublicKey(entry);
+  if (!rsa) {
     findings.push(finding('JWKS_KEY_UNUSABLE', `JWKS ${name} is not a valid RSA public key.`, where));
     return { index, kid };
   }
-  const modulusBits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+  const { publicKey, modulusBits } = rsa;
   if (modulusBits < RECOMMENDED_MODULUS_BITS)
     findings.push(
       finding(

@@ -78,11 +78,11 @@ const pick = ({ segment, offset, codePoint, char }: OffendingChar) => ({ segment
  *   that decodes with a signature of a common RSA size is returned unverified.
  * @returns `undefined` when no offending character has a plausible original.
  */
-export function repairAssertion(
+export async function repairAssertion(
   token: string,
   offending: readonly OffendingChar[],
   keys?: readonly JwksKey[],
-): RepairOutcome | undefined {
+): Promise<RepairOutcome | undefined> {
   if (!offending.some((c) => c.class.originals.length > 0)) return undefined;
   const unrepairable = offending.find((c) => c.class.originals.length === 0);
   if (unrepairable)
@@ -118,7 +118,7 @@ export function repairAssertion(
     if (!sizes.includes(decoded.signature.length)) continue;
     plausibleCount += 1;
     plausible ??= { ...candidate, decoded };
-    const key = keys && findVerifyingKey(decoded, keys, decoded.header.kid);
+    const key = keys && (await findVerifyingKey(decoded, keys, decoded.header.kid));
     if (key) {
       const repair: Repair = {
         changes: candidate.changes,
