@@ -9,14 +9,16 @@
 
 import { startEmulator } from '../emulator/index.js';
 import { buildApp } from '../lambda/app.js';
+import { systemClock } from '../lambda/clock.js';
 import { DEFAULT_EMULATOR_PORT } from '../lambda/config/environments.js';
 import { DEFAULT_LOCAL_KEY_FILE, loadRuntimeConfig } from '../lambda/config/runtime.js';
+import { staticCredentials } from '../lambda/credentials.js';
 import { serveLocally } from '../lambda/local-server.js';
+import { probeClientAuth } from '../lambda/probe/index.js';
 import { loadOrCreateKeyFile } from '../lambda/signer/local.js';
 import { memoryTelemetry } from '../lambda/telemetry.js';
-
-const LOCAL_API_KEY = 'local-api-key';
-const LOCAL_CLIENT_SECRET = 'local-client-secret';
+import { describeVerdict } from './commands/probe.js';
+import { LOCAL_API_KEY, LOCAL_CLIENT_SECRET } from './local-defaults.js';
 
 function port(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -66,6 +68,16 @@ async function main(): Promise<void> {
   console.log(`NHS token endpoint emulator: ${emulator.tokenUrl}`);
   console.log(`CIS2 emulator issuer:        ${emulator.cis2Issuer}`);
   console.log(`proxy:                       ${server.url} (POST /token, GET /jwks.json, GET /health)`);
+
+  // Does the (emulated) platform accept our client authentication? docs/probe.md
+  const verdict = await probeClientAuth({
+    signer: app.signer,
+    clock: systemClock,
+    credentials: staticCredentials({ apiKey: LOCAL_API_KEY, clientSecret: LOCAL_CLIENT_SECRET }),
+    tokenUrl: config.profile.tokenUrl,
+    jwks: app.jwks,
+  }).then(describeVerdict, (err: Error) => `no verdict: ${err.message}`);
+  console.log(`client-auth probe: ${verdict}`);
 
   const demo = await fetch(`${server.url}/token`, {
     method: 'POST',
