@@ -68,6 +68,8 @@ export interface DeployConfig {
    */
   readonly apiGatewayAccountRole: boolean;
   readonly alarms: AlarmThresholds;
+  /** Minutes between client-auth canary runs (docs/probe.md); 0 turns the canary off. Default 15. */
+  readonly canaryMinutes: number;
 }
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -102,6 +104,7 @@ const KNOWN_FIELDS = new Set([
   'reservedConcurrency',
   'apiGatewayAccountRole',
   'alarms',
+  'canaryMinutes',
 ]);
 
 /** Thrown when the deploy configuration is missing or invalid; the message names every bad field. */
@@ -238,6 +241,10 @@ export function parseDeployConfig(name: string, raw: unknown): DeployConfig {
     }
   }
 
+  const canaryMinutes = raw.canaryMinutes ?? 15;
+  if (!Number.isInteger(canaryMinutes) || (canaryMinutes as number) < 0 || (canaryMinutes as number) > 1440)
+    fail('canaryMinutes', 'whole minutes between client-auth canary runs, 1 to 1440, or 0 for off');
+
   if (problems.length > 0) {
     throw new DeployConfigError(
       `Invalid deploy configuration in cdk.json context:\n  - ${problems.join('\n  - ')}`,
@@ -256,6 +263,7 @@ export function parseDeployConfig(name: string, raw: unknown): DeployConfig {
     reservedConcurrency: raw.reservedConcurrency as number | undefined,
     apiGatewayAccountRole: (raw.apiGatewayAccountRole as boolean | undefined) ?? false,
     alarms: alarms as unknown as AlarmThresholds,
+    canaryMinutes: canaryMinutes as number,
   };
 }
 

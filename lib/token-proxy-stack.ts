@@ -8,6 +8,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ApiGatewayAccount } from './api-gateway-account.js';
 import { CacheTable } from './cache-table.js';
+import { ClientAuthCanary } from './canary.js';
 import type { DeployConfig } from './config.js';
 import { InternalApi } from './internal-api.js';
 import { acknowledgeNagFindings } from './nag.js';
@@ -34,6 +35,8 @@ export class TokenProxyStack extends Stack {
   readonly publicJwks: PublicJwks;
   readonly observability: Observability;
   readonly apiGatewayAccount?: ApiGatewayAccount;
+  /** Absent when `canaryMinutes` is 0. */
+  readonly canary?: ClientAuthCanary;
 
   constructor(scope: Construct, id: string, props: TokenProxyStackProps) {
     super(scope, id, props);
@@ -124,12 +127,34 @@ export class TokenProxyStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
 
+    if (config.canaryMinutes > 0) {
+      this.canary = new ClientAuthCanary(this, 'ClientAuthCanary', {
+        environment: config.name,
+        keys: this.keys,
+        slots: config.keys,
+        secret: this.secret,
+        functionEnvironment: keyEnvironment,
+        every: Duration.minutes(config.canaryMinutes),
+        logLevel: config.logLevel,
+        logRetention: config.logRetentionDays,
+        alarmTopic: this.observability.topic,
+      });
+      this.observability.dashboard.addWidgets(...this.canary.widgets);
+    }
+
     const outputs: Record<string, [string, string]> = {
       TokenUrl: [this.internalApi.api.urlForPath('/token'), 'POST CIS2 ID tokens here (SigV4, execute-api)'],
       SecretArn: [this.secret.secretArn, 'Set {api_key, client_secret} here'],
       SigningKeyArn: [this.keys.signingKey.keyArn, 'KMS key currently signing client assertions'],
       TokenLogGroup: [this.tokenFunction.logGroup.logGroupName, 'Logs Insights: token_request lines'],
       AlarmTopicArn: [this.observability.topic.topicArn, 'Subscribe on-call here'],
+      PublishedKeyArns: [keyEnvironment.PUBLISHED_KEY_IDS, 'KMS keys in the JWKS (PUBLISHED_KEY_IDS)'],
+      ...(this.canary && {
+        CanaryFunctionName: [
+          this.canary.function.functionName,
+          'Invoke for the client-auth verdicts (docs/probe.md)',
+        ],
+      }),
     };
     for (const [key, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, key, { value, description });

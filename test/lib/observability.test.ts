@@ -164,6 +164,6 @@ describe('observability', () => {
     expect(
       Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName),
     ).not.toContain('Cis2TokenProxy-internal-dev-CacheError');
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 8);
   });
 });

@@ -1,0 +1,211 @@
+/**
+ * The client-authentication canary: a scheduled function that probes NHS with every published key
+ * (lambda/canary-handler.ts, docs/probe.md) and reports per key whether NHS accepts it; an alarm
+ * when NHS refuses the signing key or stops confirming it, and a dashboard widget per key.
+ */
+import path from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  GraphWidget,
+  type IWidget,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Key } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './observability.js';
+import { LAZY_CREDENTIAL_PROVIDERS } from './proxy-function.js';
+import { SIGNING_ALGORITHM, type SigningKeys } from './signing-keys.js';
+
+/** The canary's own entry module: its bundle holds the probe, not the proxy. */
+export const CANARY_ENTRY = path.join(import.meta.dirname, '..', 'lambda', 'canary-handler.ts');
+
+/**
+ * Metric names and the per-key dimension the canary emits (`CANARY_METRIC` and
+ * `CANARY_KEY_DIMENSION` in lambda/probe/canary.ts; infrastructure does not import the runtime,
+ * so a test keeps the two equal).
+ */
+export const CANARY_METRICS = {
+  accepted: 'ClientAuthAccepted',
+  refused: 'ClientAuthRefused',
+  probeFailed: 'ClientAuthProbeFailed',
+} as const;
+export const CANARY_KEY_DIMENSION = 'key';
+
+/** Properties of {@link ClientAuthCanary}. */
+export interface ClientAuthCanaryProps {
+  readonly environment: string;
+  readonly keys: SigningKeys;
+  /** Slot names of `keys.publishedKeys`, in the same order (cdk.json `keys`). */
+  readonly slots: readonly string[];
+  readonly secret: ISecret;
+  /** `ENVIRONMENT`, `SIGNING_KEY_ID`, `PUBLISHED_KEY_IDS`: as the token function gets them. */
+  readonly functionEnvironment: Readonly<Record<string, string>>;
+  /** Time between runs. */
+  readonly every: Duration;
+  readonly logLevel: string;
+  readonly logRetention: RetentionDays;
+  /** Where the alarms notify. */
+  readonly alarmTopic: ITopic;
+}
+
+/** The canary function, its schedule, alarms and per-key widgets. */
+export class ClientAuthCanary extends Construct {
+  readonly function: NodejsFunction;
+  /** Logs to its own group, `kms:Sign` (RS512 only) and `kms:GetPublicKey` on each published key, the secret. */
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+  readonly schedule: Rule;
+  /** `SigningKeyRefused` and `SigningKeyUnconfirmed`. */
+  readonly alarms: Alarm[] = [];
+  /** One widget per published key: whether NHS accepts it. Add them to the dashboard. */
+  readonly widgets: IWidget[];
+  private readonly props: ClientAuthCanaryProps;
+
+  constructor(scope: Construct, id: string, props: ClientAuthCanaryProps) {
+    super(scope, id);
+    this.props = props;
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${props.environment} client-auth canary`,
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    this.grantSignWithEveryKey();
+    // kid = thumbprint of the public key: the probe reads it as the proxy does.
+    props.keys.grantPublish(this.role);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.secret.secretArn],
+      }),
+    );
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: CANARY_ENTRY,
+      handler: 'handler',
+      description: `cis2-token-proxy ${props.environment}: probes whether NHS accepts each published key`,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 256,
+      // One probe waits at most 10 s for NHS, plus KMS; keys are probed one after another.
+      timeout: Duration.seconds(15 + 12 * props.keys.publishedKeys.length),
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        ...props.functionEnvironment,
+        SECRET_ID: props.secret.secretArn,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: props.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      // As ProxyFunction's bundles (see there for why each setting).
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        bundleAwsSDK: true,
+        externalModules: [...LAZY_CREDENTIAL_PROVIDERS],
+        mainFields: ['module', 'main'],
+      },
+    });
+    // A retried run would spend more of the app's NHS rate limit and more jtis for nothing.
+    this.function.configureAsyncInvoke({ retryAttempts: 0 });
+    this.schedule = new Rule(this, 'Schedule', {
+      description: `Runs the ${props.environment} client-auth canary`,
+      schedule: Schedule.rate(props.every),
+      targets: [new LambdaFunction(this.function, { retryAttempts: 0 })],
+    });
+
+    this.createAlarms();
+    this.widgets = props.keys.publishedKeys.map((key, i) => this.widget(key, props.slots[i] ?? String(i)));
+  }
+
+  /** A canary metric of one key, summed over one schedule period. */
+  metric(name: keyof typeof CANARY_METRICS, key: Key): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: CANARY_METRICS[name],
+      // Exactly the dimension set the canary writes (service, environment, key).
+      dimensionsMap: {
+        service: SERVICE_NAME,
+        environment: this.props.environment,
+        [CANARY_KEY_DIMENSION]: key.keyArn,
+      },
+      statistic: 'Sum',
+      period: this.props.every,
+    });
+  }
+
+  /** `kms:Sign` with RS512 only on every published key, in the key policy and the role's policy. */
+  private grantSignWithEveryKey(): void {
+    const sign = {
+      actions: ['kms:Sign'],
+      conditions: { StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM } },
+    };
+    for (const key of this.props.keys.publishedKeys) {
+      // The key policy must name the role: it delegates no kms:Sign to IAM (signing-keys.ts).
+      key.addToResourcePolicy(new PolicyStatement({ ...sign, principals: [this.role], resources: ['*'] }));
+      this.role.addToPrincipalPolicy(new PolicyStatement({ ...sign, resources: [key.keyArn] }));
+    }
+  }
+
+  private createAlarms(): void {
+    const signing = this.props.keys.signingKey;
+    const stackName = Stack.of(this).stackName;
+    const runbook = 'Runbook: docs/probe.md#support-runbook';
+    const refused = new Alarm(this, 'SigningKeyRefused', {
+      alarmName: `${stackName}-SigningKeyRefused`,
+      alarmDescription: `NHS refuses the client assertion of the signing key: every token exchange fails. ${runbook}`,
+      metric: this.metric('refused', signing),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    // No acceptance for two runs: refused, or the canary itself cannot reach a verdict.
+    const unconfirmed = new Alarm(this, 'SigningKeyUnconfirmed', {
+      alarmName: `${stackName}-SigningKeyUnconfirmed`,
+      alarmDescription: `No probe has shown NHS accepting the signing key for two canary runs. ${runbook}`,
+      metric: this.metric('accepted', signing),
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+    for (const alarm of [refused, unconfirmed]) {
+      const action = new SnsAction(this.props.alarmTopic);
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      this.alarms.push(alarm);
+    }
+  }
+
+  private widget(key: Key, slot: string): IWidget {
+    const signing = key === this.props.keys.signingKey ? ' (signing)' : '';
+    return new GraphWidget({
+      title: `Does NHS accept key ${slot}${signing}?`,
+      left: [this.metric('accepted', key), this.metric('refused', key), this.metric('probeFailed', key)],
+      width: 8,
+      height: 6,
+    });
+  }
+}
