@@ -3,6 +3,9 @@
  * it reports per key whether NHS accepts it, in log lines with NHS's message_id and in EMF
  * metrics with the `key` dimension the stack's alarm and widgets use.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Emulator, MESSAGE_ID_PATTERN, startEmulator } from '../../../emulator/index.js';
 import { systemClock } from '../../../lambda/clock.js';
@@ -10,6 +13,7 @@ import { localProfile } from '../../../lambda/config/environments.js';
 import { PLATFORM_ERRORS } from '../../../lambda/nhs/platform.js';
 import { CANARY_METRIC, createCanary, powertoolsCanaryReporter } from '../../../lambda/probe/canary.js';
 import { buildProbeSetup, type ProbeSetup } from '../../../lambda/probe/setup.js';
+import { LocalKeySigner } from '../../../lambda/signer/local.js';
 import { mockKms, rsaKey } from '../../helpers/kms.js';
 
 const API_KEY = 'canary-app';
@@ -159,5 +163,35 @@ describe('client-auth canary', () => {
     expect(emfOf(docs, CANARY_METRIC.probeFailed)).toHaveLength(1);
     expect(emfOf(docs, CANARY_METRIC.accepted)).toEqual([]);
     expect(emfOf(docs, CANARY_METRIC.refused)).toEqual([]);
+  });
+});
+
+describe('canary Lambda entry (lambda/canary-handler.ts)', () => {
+  it('reads the proxy settings from the environment and returns the verdicts', async () => {
+    // Prepare: a local key the emulator holds, and the settings the stack would pass.
+    const key = rsaKey();
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'canary-')), 'key.pem');
+    writeFileSync(keyFile, key.export({ format: 'pem', type: 'pkcs8' }));
+    const jwk = await new LocalKeySigner(key, 'local').publicJwk();
+    emulator.registerApp({ apiKey: 'entry-app', clientSecret: 's', jwks: { keys: [jwk] } });
+    vi.stubEnv('ENVIRONMENT', 'local');
+    vi.stubEnv('EMULATOR_PORT', new URL(emulator.baseUrl).port);
+    vi.stubEnv('LOCAL_KEY_FILE', keyFile);
+    vi.stubEnv('API_KEY', 'entry-app');
+    vi.stubEnv('CLIENT_SECRET', 's');
+
+    // Act: the entry reads its settings when it is loaded, as on a cold start.
+    const { handler } = await import('../../../lambda/canary-handler.js');
+    let run: Awaited<ReturnType<typeof handler>> | undefined;
+    await capture(async () => {
+      run = await handler();
+    });
+    vi.unstubAllEnvs();
+
+    // Assess
+    expect(run).toEqual({
+      verdicts: [expect.objectContaining({ keyId: keyFile, signing: true, accepted: true, kid: jwk.kid })],
+      failures: [],
+    });
   });
 });
