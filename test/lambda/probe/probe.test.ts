@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, MESSAGE_ID_PATTERN, startEmulator } from '../../../emulator/index.js';
 import { publishedJwks } from '../../../lambda/app.js';
-import { systemClock } from '../../../lambda/clock.js';
+import { ManualClock, systemClock } from '../../../lambda/clock.js';
 import { staticCredentials } from '../../../lambda/credentials.js';
 import {
   PLATFORM_ERRORS,
@@ -152,6 +152,25 @@ describe('probeClientAuth against the emulator', () => {
       message_id: expect.stringMatching(MESSAGE_ID_PATTERN),
       findings: ['AUD_OTHER_ENVIRONMENT', 'SIGNATURE_VERIFIED'],
     });
+  });
+
+  it('is refused when our clock runs ahead: the same 400 invalid_request, but another description', async () => {
+    // Prepare
+    const apiKey = registerApp({ jwks: { keys: [ours] } });
+    const ahead = new ManualClock(Date.now() + 10 * 60_000);
+
+    // Act
+    const verdict = await probeClientAuth({
+      signer,
+      clock: ahead,
+      credentials: staticCredentials({ apiKey, clientSecret: 'secret' }),
+      tokenUrl: emulator.tokenUrl,
+      jwks: publishedJwks([signer]),
+    });
+
+    // Assess
+    expect(verdict).toMatchObject(refusedAs('assertionExpTooFar'));
+    expect(verdict.status).toBe(400);
   });
 
   it('sends a fresh jti and the malformed subject token every time', async () => {
