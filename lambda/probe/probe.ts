@@ -17,12 +17,14 @@ import type { PublicSigningJwk, Signer } from '../signer/signer.js';
 import type { AppCredentials } from '../token-client.js';
 
 /**
- * The subject token the probe sends: three base64url segments whose header decodes to the bytes
- * `probe`, not a JSON object. The platform's DecodeJWT.FromSubjectTokenFormParam fails on an
- * undecodable header with `FailedToDecode`, which its fault rule `failed_decoding_jwt_subject_token`
- * answers with {@link PROBE_ACCEPTED_ANSWER}. It is not a token of anyone's: nothing leaks if logged.
+ * The subject token the probe sends: the very value NHS's own end-to-end test sends next to a
+ * valid client assertion, expecting 400 {@link PROBE_ACCEPTED_ANSWER} (`"subject_token": "invalid"`
+ * in `test_token_exchange_form_param_errors`, e2e/tests/oauth/test_token_exchange.py of
+ * NHSDigital/identity-service-api). DecodeJWT.FromSubjectTokenFormParam fails on it with
+ * `FailedToDecode`, which the fault rule `failed_decoding_jwt_subject_token` answers. It is no
+ * one's token: nothing leaks if it is logged.
  */
-export const PROBE_SUBJECT_TOKEN = 'cHJvYmU.cHJvYmU.cHJvYmU';
+export const PROBE_SUBJECT_TOKEN = 'invalid';
 
 /** The answer that means "client authentication accepted": the subject token was the first thing refused. */
 export const PROBE_ACCEPTED_ANSWER = PLATFORM_ERRORS.subjectTokenMalformed;
