@@ -12,9 +12,9 @@ import { buildApp } from '../lambda/app.js';
 import { systemClock } from '../lambda/clock.js';
 import { DEFAULT_EMULATOR_PORT } from '../lambda/config/environments.js';
 import { DEFAULT_LOCAL_KEY_FILE, loadRuntimeConfig } from '../lambda/config/runtime.js';
-import { staticCredentials } from '../lambda/credentials.js';
 import { serveLocally } from '../lambda/local-server.js';
 import { probeClientAuth } from '../lambda/probe/index.js';
+import { buildProbeSetup } from '../lambda/probe/setup.js';
 import { loadOrCreateKeyFile } from '../lambda/signer/local.js';
 import { memoryTelemetry } from '../lambda/telemetry.js';
 import { describeVerdict } from './commands/probe.js';
@@ -70,12 +70,13 @@ async function main(): Promise<void> {
   console.log(`proxy:                       ${server.url} (POST /token, GET /jwks.json, GET /health)`);
 
   // Does the (emulated) platform accept our client authentication? docs/probe.md
+  const { credentials } = await buildProbeSetup(config);
   const verdict = await probeClientAuth({
     signer: app.signer,
-    clock: systemClock,
-    credentials: staticCredentials({ apiKey: LOCAL_API_KEY, clientSecret: LOCAL_CLIENT_SECRET }),
-    tokenUrl: config.profile.tokenUrl,
     jwks: app.jwks,
+    credentials,
+    clock: systemClock,
+    tokenUrl: config.profile.tokenUrl,
   }).then(describeVerdict, (err: Error) => `no verdict: ${err.message}`);
   console.log(`client-auth probe: ${verdict}`);
 
