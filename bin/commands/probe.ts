@@ -205,7 +205,11 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   }
   const outcome = await runProbe(options);
   if ('unusable' in outcome) {
-    io.err(`probe: no verdict: ${outcome.unusable}\n`);
+    // By design only the stack's function roles may sign (lib/signing-keys.ts).
+    const hint = outcome.unusable.includes('AccessDenied')
+      ? "\nOnly the stack's roles may sign with its keys: invoke the canary function instead (stack output CanaryFunctionName, docs/probe.md)."
+      : '';
+    io.err(`probe: no verdict: ${outcome.unusable}${hint}\n`);
     return PROBE_EXIT.unusable;
   }
   const { verdict } = outcome;

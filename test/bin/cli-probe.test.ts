@@ -6,6 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetPublicKeyCommand, SignCommand } from '@aws-sdk/client-kms';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../bin/cli.js';
 import { LOCAL_API_KEY, LOCAL_CLIENT_SECRET } from '../../bin/local-defaults.js';
@@ -16,7 +17,7 @@ import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
 import { PLATFORM_ERRORS } from '../../lambda/nhs/platform.js';
 import { memoryTelemetry } from '../../lambda/telemetry.js';
 import { makeAppKey } from '../helpers/emulator-fixtures.js';
-import { rsaKey } from '../helpers/kms.js';
+import { mockKms, rsaKey } from '../helpers/kms.js';
 
 function io() {
   const out: string[] = [];
@@ -137,6 +138,24 @@ describe('npm run cli -- probe', () => {
     expect(unreachable.err.join('')).toContain('could not be reached');
     expect(conflicting.err.join('')).toContain('--kid or --key, not both');
     expect(unreachable.out).toEqual([]);
+  });
+
+  it('a deployed environment whose key policy refuses our principal: exit 2, pointing at the canary', async () => {
+    // Prepare: KMS publishes the key but refuses to sign, as the stack's key policy does for operators.
+    const { kms, fakes } = mockKms([{ keyId: 'key-x', privateKey: rsaKey() }]);
+    kms.on(SignCommand).rejects(Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' }));
+    kms.on(GetPublicKeyCommand).callsFake(fakes.getPublicKey);
+    vi.stubEnv('SIGNING_KEY_ID', 'key-x');
+    const run = io();
+
+    // Act
+    const code = await runCli(['probe', '--env', 'internal-dev', '--api-key', 'k'], run.io);
+    kms.restore();
+
+    // Assess
+    expect(code).toBe(2);
+    expect(run.err.join('')).toContain('AccessDeniedException');
+    expect(run.err.join('')).toContain('invoke the canary function');
   });
 
   it('the text form quotes the message_id', async () => {
