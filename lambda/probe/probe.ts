@@ -32,6 +32,9 @@ export const PROBE_ACCEPTED_ANSWER = PLATFORM_ERRORS.subjectTokenMalformed;
 /** How long the probe waits for NHS; one attempt, no retries (each would cost a request of the quota). */
 export const PROBE_TIMEOUT_MS = 10_000;
 
+/** The most of an answer the probe reads; platform error bodies are a few hundred bytes. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
 /** What the probe learnt. The JSON form of the CLI prints exactly these fields. */
 export interface ProbeVerdict {
   /** Whether NHS accepted our client authentication. */
@@ -149,7 +152,7 @@ export async function probeClientAuth(options: ProbeOptions): Promise<ProbeVerdi
       redirect: 'error',
       signal: AbortSignal.timeout(timeoutMs),
     });
-    text = await response.text();
+    text = await readBounded(response, MAX_ANSWER_BYTES);
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     throw new ProbeUnusableError(
@@ -177,8 +180,8 @@ export async function probeClientAuth(options: ProbeOptions): Promise<ProbeVerdi
   ) {
     return { accepted: true, ...answer, findings: [] };
   }
-  // 429 is the rate limit before any check; an answer without a platform error body (a gateway
-  // page, a 2xx) says nothing about our client authentication either.
+  // 429 is the app's rate limit, applied after the API key and before the JWKS check; it, like an
+  // answer without a platform error body (a gateway page, a 2xx), says nothing about the rest.
   if (answer.status === 429) {
     throw new ProbeUnusableError(
       'rate_limited',
@@ -210,6 +213,25 @@ export async function probeClientAuth(options: ProbeOptions): Promise<ProbeVerdi
     // The doctor is a courtesy (our JWKS may be unreadable); NHS's answer stands on its own.
   }
   return { accepted: false, ...answer, findings };
+}
+
+/** The body as text, cut off (and so unparseable) beyond `maxBytes`. */
+async function readBounded(response: Response, maxBytes: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      break;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function messageOf(error: unknown): string {

@@ -225,6 +225,25 @@ describe('probeClientAuth against the emulator', () => {
     await expect(outcome).rejects.toMatchObject({ reason: 'rate_limited' });
   });
 
+  it('reads no more than a bounded answer: a huge body gets no verdict', async () => {
+    // Prepare: a valid acceptance, preceded by 10 MB of padding.
+    const padded = `{"pad":"${'x'.repeat(10 * 1024 * 1024)}","error":"invalid_request","error_description":"Malformed JWT in subject_token"}`;
+    const huge: typeof fetch = async () => new Response(padded, { status: 400 });
+
+    // Act
+    const outcome = probeClientAuth({
+      signer,
+      clock: systemClock,
+      credentials: staticCredentials({ apiKey: 'k', clientSecret: 's' }),
+      tokenUrl: emulator.tokenUrl,
+      jwks: publishedJwks([signer]),
+      fetch: huge,
+    });
+
+    // Assess
+    await expect(outcome).rejects.toMatchObject({ reason: 'no_platform_answer' });
+  });
+
   it('is unusable when the answer is not a platform error body', async () => {
     // Prepare
     const gateway: typeof fetch = async () => new Response('<html>bad gateway</html>', { status: 502 });
