@@ -244,6 +244,30 @@ describe('probeClientAuth against the emulator', () => {
     await expect(outcome).rejects.toMatchObject({ reason: 'no_platform_answer' });
   });
 
+  it("counts the platform's 500 unknown_error catch-all as a refusal: it also answers VerifyJWT faults", async () => {
+    // Prepare
+    const { status, error, error_description } = PLATFORM_ERRORS.unknownError;
+    const catchAll: typeof fetch = async () =>
+      Response.json({ error, error_description, message_id: 'rrt-1' }, { status });
+
+    // Act
+    const verdict = await probeClientAuth({
+      signer,
+      clock: systemClock,
+      credentials: staticCredentials({ apiKey: 'k', clientSecret: 's' }),
+      tokenUrl: emulator.tokenUrl,
+      jwks: publishedJwks([signer]),
+      fetch: catchAll,
+    });
+
+    // Assess
+    expect(verdict).toEqual({
+      ...refusedAs('unknownError'),
+      message_id: 'rrt-1',
+      findings: ['SIGNATURE_VERIFIED'],
+    });
+  });
+
   it('is unusable when the answer is not a platform error body', async () => {
     // Prepare
     const gateway: typeof fetch = async () => new Response('<html>bad gateway</html>', { status: 502 });
