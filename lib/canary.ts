@@ -171,7 +171,7 @@ export class ClientAuthCanary extends Construct {
   private createAlarms(): void {
     const signing = this.props.keys.signingKey;
     const stackName = Stack.of(this).stackName;
-    const runbook = 'Runbook: docs/probe.md#support-runbook';
+    const runbook = 'Runbook: docs/probe.md#support-runbook-first-question';
     const refused = new Alarm(this, 'SigningKeyRefused', {
       alarmName: `${stackName}-SigningKeyRefused`,
       alarmDescription: `NHS refuses the client assertion of the signing key: every token exchange fails. ${runbook}`,
