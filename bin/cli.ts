@@ -5,6 +5,8 @@
 import { pathToFileURL } from 'node:url';
 import { doctorCommand } from './commands/doctor.js';
 import { jwksCommand } from './commands/jwks.js';
+import { probeCommand } from './commands/probe.js';
+import { rotateCommand } from './commands/rotate.js';
 
 /** Where a command reads and writes, so tests can run commands in-process. */
 export interface CommandIo {
@@ -30,6 +32,8 @@ export const EXIT_USAGE = 2;
 export const commands: Readonly<Record<string, Command>> = {
   doctor: doctorCommand,
   jwks: jwksCommand,
+  probe: probeCommand,
+  rotate: rotateCommand,
 };
 
 function usage(): string {

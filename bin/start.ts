@@ -9,15 +9,17 @@
 
 import { startEmulator } from '../emulator/index.js';
 import { buildApp } from '../lambda/app.js';
+import { systemClock } from '../lambda/clock.js';
 import { DEFAULT_EMULATOR_PORT } from '../lambda/config/environments.js';
 import { DEFAULT_LOCAL_KEY_FILE, loadRuntimeConfig } from '../lambda/config/runtime.js';
 import { serveLocally } from '../lambda/local-server.js';
+import { probeClientAuth } from '../lambda/probe/index.js';
+import { buildProbeSetup } from '../lambda/probe/setup.js';
 import { loadOrCreateKeyFile } from '../lambda/signer/local.js';
 import { memoryTelemetry } from '../lambda/telemetry.js';
 import { DOCTOR_PATH, withDoctorPage } from '../web/doctor/serve.js';
-
-const LOCAL_API_KEY = 'local-api-key';
-const LOCAL_CLIENT_SECRET = 'local-client-secret';
+import { describeVerdict } from './commands/probe.js';
+import { LOCAL_API_KEY, LOCAL_CLIENT_SECRET } from './local-defaults.js';
 
 function port(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -68,6 +70,17 @@ async function main(): Promise<void> {
   console.log(`CIS2 emulator issuer:        ${emulator.cis2Issuer}`);
   console.log(`proxy:                       ${server.url} (POST /token, GET /jwks.json, GET /health)`);
   console.log(`assertion doctor page:       ${server.url}${DOCTOR_PATH} (runs in your browser, offline)`);
+
+  // Does the (emulated) platform accept our client authentication? docs/probe.md
+  const { credentials } = await buildProbeSetup(config);
+  const verdict = await probeClientAuth({
+    signer: app.signer,
+    jwks: app.jwks,
+    credentials,
+    clock: systemClock,
+    tokenUrl: config.profile.tokenUrl,
+  }).then(describeVerdict, (err: Error) => `no verdict: ${err.message}`);
+  console.log(`client-auth probe: ${verdict}`);
 
   const demo = await fetch(`${server.url}/token`, {
     method: 'POST',

@@ -93,6 +93,8 @@ export interface DeployConfig {
    */
   readonly keyAdminRole?: string;
   readonly alarms: AlarmThresholds;
+  /** Minutes between client-auth canary runs (docs/probe.md); 0 turns the canary off. Default 15. */
+  readonly canaryMinutes: number;
 }
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -130,6 +132,7 @@ const KNOWN_FIELDS = new Set([
   'apiGatewayAccountRole',
   'keyAdminRole',
   'alarms',
+  'canaryMinutes',
 ]);
 
 /** Thrown when the deploy configuration is missing or invalid; the message names every bad field. */
@@ -160,6 +163,25 @@ export function loadDeployConfig(node: Node): DeployConfig {
     throw new DeployConfigError(`Unknown environment "${name}". Known environments: ${known}.`);
   }
   return parseDeployConfig(name, environments[name]);
+}
+
+/** Context key of the repository's web URL, used for runbook links in alarm descriptions. */
+export const REPOSITORY_URL_CONTEXT_KEY = 'repositoryUrl';
+
+/**
+ * The repository's web URL (`-c repositoryUrl=https://github.com/<org>/cis2-token-proxy` or the
+ * same key in cdk.json), so that an alarm e-mail links to its runbook section; unset, alarm
+ * descriptions name the path in the repository instead.
+ *
+ * @throws {@link DeployConfigError} when it is set but not an https URL.
+ */
+export function loadRepositoryUrl(node: Node): string | undefined {
+  const raw = node.tryGetContext(REPOSITORY_URL_CONTEXT_KEY) as unknown;
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string' || !URL.canParse(raw) || new URL(raw).protocol !== 'https:') {
+    throw new DeployConfigError(`cdk.json context "${REPOSITORY_URL_CONTEXT_KEY}" must be an https URL.`);
+  }
+  return raw;
 }
 
 /**
@@ -291,6 +313,10 @@ export function parseDeployConfig(name: string, raw: unknown): DeployConfig {
     }
   }
 
+  const canaryMinutes = raw.canaryMinutes ?? 15;
+  if (!Number.isInteger(canaryMinutes) || (canaryMinutes as number) < 0 || (canaryMinutes as number) > 1440)
+    fail('canaryMinutes', 'whole minutes between client-auth canary runs, 1 to 1440, or 0 for off');
+
   if (problems.length > 0) {
     throw new DeployConfigError(
       `Invalid deploy configuration in cdk.json context:\n  - ${problems.join('\n  - ')}`,
@@ -310,6 +336,7 @@ export function parseDeployConfig(name: string, raw: unknown): DeployConfig {
     apiGatewayAccountRole: (raw.apiGatewayAccountRole as boolean | undefined) ?? true,
     keyAdminRole: keyAdminRole as string | undefined,
     alarms: alarms as unknown as AlarmThresholds,
+    canaryMinutes: canaryMinutes as number,
   };
 }
 

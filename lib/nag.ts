@@ -65,8 +65,8 @@ export function acknowledgeNagFindings(stack: TokenProxyStack): void {
     'Recorded decision: the function needs only AWS APIs (KMS, Secrets Manager, DynamoDB) and the NHS ' +
     'token endpoint on the internet. In a VPC that would take a NAT gateway (about $35/month per AZ plus ' +
     'data) or interface endpoints for each AWS service, for no control the IAM policies do not already ' +
-    'give: the function role can do nothing but sign, read one secret and three item operations.';
-  for (const fn of [stack.tokenFunction, stack.publicJwks.handler]) {
+    'give: the function roles can do nothing but sign, read one secret and three item operations.';
+  for (const fn of [stack.tokenFunction, stack.publicJwks.handler, ...(stack.canary ? [stack.canary] : [])]) {
     acknowledge(fn, { [`${GUARD}lambda_inside_vpc_check`]: outsideVpc });
   }
   acknowledge(stack, {

@@ -37,6 +37,25 @@ export const SERVICE_NAME = 'cis2-token-proxy';
 const PERIOD = Duration.minutes(5);
 
 /** Properties of {@link Observability}. */
+/** Settings of one alarm beyond its metric and threshold. */
+export interface AlarmOptions {
+  /** Consecutive periods in breach; default the environment's `evaluationPeriods`. */
+  readonly evaluationPeriods?: number;
+  /** Default: at or above the threshold. */
+  readonly comparison?: ComparisonOperator;
+  /** Default: missing data is not breaching. */
+  readonly treatMissingData?: TreatMissingData;
+}
+
+/**
+ * Where an alarm's runbook section is: a full URL when the repository's web URL is configured
+ * (what an on-call engineer can click in an e-mail), else the path in the repository.
+ */
+export function runbookLink(repositoryUrl: string | undefined, alarmName: string): string {
+  const path = `docs/runbook.md#${alarmName.toLowerCase()}`;
+  return repositoryUrl ? `${repositoryUrl.replace(/\/+$/, '')}/blob/main/${path}` : path;
+}
+
 export interface ObservabilityProps {
   readonly environment: string;
   readonly tokenFunction: ProxyFunction;
@@ -49,6 +68,8 @@ export interface ObservabilityProps {
   /** Adds the CacheError alarm (the shared tier exists only then). */
   readonly sharedCache: boolean;
   readonly alarmEmail?: string;
+  /** Repository web URL (cdk.json context `repositoryUrl`) for full runbook links in alarm descriptions. */
+  readonly repositoryUrl?: string;
   /** Administers the topic key like the signing keys (see DeployConfig.keyAdminRole). */
   readonly keyAdminRole?: string;
 }
@@ -167,7 +188,7 @@ export class Observability extends Construct {
       this.props.jwksApi.metricServerError({ period: PERIOD, statistic: 'Sum' }),
       1,
       'Public JWKS answering 5XX: NHS cannot verify new assertions once its 1 h JWKS cache expires',
-      1,
+      { evaluationPeriods: 1 },
     );
     this.addAlarm(
       'Throttles',
@@ -209,26 +230,25 @@ export class Observability extends Construct {
 
   /**
    * Adds an alarm named `<stack>-<name>` (see {@link alarmNamePrefix}) that notifies the topic when it
-   * fires and when it clears, and shows on the dashboard's alarm widget if added before it is built.
-   *
-   * @param evaluationPeriods - consecutive periods in breach; defaults to the environment's setting.
+   * fires and when it clears, and shows on the dashboard's alarm widget. Its description ends with
+   * the link to the alarm's own section of the runbook (`docs/runbook.md#<name in lower case>`).
    */
   addAlarm(
     name: string,
     metric: IMetric,
     threshold: number,
     description: string,
-    evaluationPeriods = this.props.thresholds.evaluationPeriods,
+    options: AlarmOptions = {},
   ): Alarm {
     const alarm = new Alarm(this, name, {
       alarmName: `${this.alarmNamePrefix}${name}`,
-      alarmDescription: `${description}. Runbook: README.md#support-runbook`,
+      alarmDescription: `${description}. Runbook: ${runbookLink(this.props.repositoryUrl, name)}`,
       metric,
       threshold,
-      evaluationPeriods,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: options.evaluationPeriods ?? this.props.thresholds.evaluationPeriods,
+      comparisonOperator: options.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No traffic is not an incident; a stopped emitter shows on the dashboard instead.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
     });
     const action = new SnsAction(this.topic);
     alarm.addAlarmAction(action);

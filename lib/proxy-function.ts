@@ -51,8 +51,10 @@ export const LOG_DATA_IDENTIFIERS: Readonly<Record<string, string>> = {
 
 /** Properties of {@link ProxyFunction}. */
 export interface ProxyFunctionProps {
-  /** Exported handler name in `lambda/index.ts`. */
-  readonly handler: 'handler' | 'jwksHandler';
+  /** Entry module of the bundle; default {@link RUNTIME_ENTRY}. */
+  readonly entry?: string;
+  /** Exported handler name in the entry module. */
+  readonly handler: string;
   readonly description: string;
   /** Function-specific environment; the Powertools and source-map settings are added here. */
   readonly environment: Readonly<Record<string, string>>;
@@ -99,7 +101,7 @@ export class ProxyFunction extends Construct {
       }),
     );
     this.function = new NodejsFunction(this, 'Function', {
-      entry: RUNTIME_ENTRY,
+      entry: props.entry ?? RUNTIME_ENTRY,
       handler: props.handler,
       description: props.description,
       runtime: Runtime.NODEJS_24_X,

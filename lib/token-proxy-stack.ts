@@ -8,7 +8,8 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ApiGatewayAccount } from './api-gateway-account.js';
 import { CacheTable } from './cache-table.js';
-import type { DeployConfig } from './config.js';
+import { ClientAuthCanary } from './canary.js';
+import { type DeployConfig, loadRepositoryUrl } from './config.js';
 import { INTEGRATION_TIMEOUT, InternalApi } from './internal-api.js';
 import { KeyAudit } from './key-audit.js';
 import { acknowledgeNagFindings } from './nag.js';
@@ -43,6 +44,8 @@ export class TokenProxyStack extends Stack {
   readonly observability: Observability;
   readonly apiGatewayAccount?: ApiGatewayAccount;
   readonly keyAudit: KeyAudit;
+  /** Absent when `canaryMinutes` is 0. */
+  readonly canary?: ClientAuthCanary;
 
   constructor(scope: Construct, id: string, props: TokenProxyStackProps) {
     super(scope, id, props);
@@ -135,6 +138,7 @@ export class TokenProxyStack extends Stack {
       sharedCache: config.sharedCache,
       alarmEmail: config.alarmEmail,
       keyAdminRole: config.keyAdminRole,
+      repositoryUrl: loadRepositoryUrl(this.node),
     });
     this.keyAudit = new KeyAudit(this, 'KeyAudit', {
       environment: config.name,
@@ -143,12 +147,34 @@ export class TokenProxyStack extends Stack {
       topicKey: this.observability.topicKey,
     });
 
+    if (config.canaryMinutes > 0) {
+      this.canary = new ClientAuthCanary(this, 'ClientAuthCanary', {
+        environment: config.name,
+        keys: this.keys,
+        slots: config.keys,
+        secret: this.secret,
+        functionEnvironment: keyEnvironment,
+        every: Duration.minutes(config.canaryMinutes),
+        logLevel: config.logLevel,
+        logRetention: config.logRetentionDays,
+        observability: this.observability,
+      });
+      this.observability.dashboard.addWidgets(...this.canary.widgets);
+    }
+
     const outputs: Record<string, [string, string]> = {
       TokenUrl: [this.internalApi.api.urlForPath('/token'), 'POST CIS2 ID tokens here (SigV4, execute-api)'],
       SecretArn: [this.secret.secretArn, 'Set {api_key, client_secret} here'],
       SigningKeyArn: [this.keys.signingKey.keyArn, 'KMS key currently signing client assertions'],
       TokenLogGroup: [this.tokenFunction.logGroup.logGroupName, 'Logs Insights: token_request lines'],
       AlarmTopicArn: [this.observability.topic.topicArn, 'Subscribe on-call here'],
+      PublishedKeyArns: [keyEnvironment.PUBLISHED_KEY_IDS, 'KMS keys in the JWKS (PUBLISHED_KEY_IDS)'],
+      ...(this.canary && {
+        CanaryFunctionName: [
+          this.canary.function.functionName,
+          'Invoke for the client-auth verdicts (docs/probe.md)',
+        ],
+      }),
     };
     for (const [key, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, key, { value, description });

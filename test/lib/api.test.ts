@@ -222,7 +222,7 @@ describe('functions', () => {
 
   it('run Node.js 24 on ARM64 with their own log groups', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(2);
+    expect(Object.keys(functions)).toHaveLength(3);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -234,10 +234,10 @@ describe('functions', () => {
       Object.values(functions)
         .map((f) => f.Properties.Handler)
         .sort(),
-    ).toEqual(['index.handler', 'index.jwksHandler']);
+    ).toEqual(['index.handler', 'index.handler', 'index.jwksHandler']);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 400 });
-    // Per function, per API access logs, per API execution logs.
-    expect(logicalIds(template, 'AWS::Logs::LogGroup')).toHaveLength(6);
+    // Per function (token, JWKS, canary), per API access logs, per API execution logs.
+    expect(logicalIds(template, 'AWS::Logs::LogGroup')).toHaveLength(7);
   });
 
   it('token function: 512 MB, 25 s (under API Gateway 29 s), reserved concurrency, full environment', () => {

@@ -109,7 +109,7 @@ describe('function roles', () => {
   });
 
   it('no function role has a wildcard action or resource, or a managed policy', () => {
-    expect(functionRoles(template)).toHaveLength(2);
+    expect(functionRoles(template)).toHaveLength(3);
     expect(wildcardFindings(template)).toEqual([]);
     expect(wildcardFindings(buildStack('prod').template)).toEqual([]);
   });

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it, vi } from 'vitest';
 import { METRIC, powertoolsTelemetry } from '../../lambda/telemetry.js';
+import { runbookLink } from '../../lib/observability.js';
 import { buildStack, environmentSettings, logicalId } from './helpers.js';
 
 const RUNTIME_METRICS = [
@@ -167,6 +169,43 @@ describe('observability', () => {
     expect(
       Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName),
     ).not.toContain('Cis2TokenProxy-internal-dev-CacheError');
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+  });
+});
+
+describe('alarm runbook links', () => {
+  // GitHub's anchor of a markdown heading: lower case, spaces to dashes, punctuation dropped.
+  const anchors = new Set(
+    readFileSync(new URL('../../docs/runbook.md', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('#'))
+      .map((line) =>
+        line
+          .replace(/^#+\s*/, '')
+          .toLowerCase()
+          .replace(/[^a-z0-9 _-]/g, '')
+          .replace(/ /g, '-'),
+      ),
+  );
+
+  it('every alarm of every environment links to its own section of docs/runbook.md', () => {
+    for (const env of ['internal-dev', 'int', 'prod']) {
+      const { template } = buildStack(env, environmentSettings(env));
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms.length).toBeGreaterThan(0);
+      for (const alarm of alarms) {
+        const description = String(alarm.Properties.AlarmDescription);
+        const anchor = description.match(/Runbook: docs\/runbook\.md#([a-z0-9-]+)$/)?.[1];
+        expect(anchor, description).toBeDefined();
+        expect(anchors, description).toContain(anchor);
+      }
+    }
+  });
+
+  it('links by full URL when the repository URL is configured', () => {
+    expect(runbookLink('https://github.com/nhs-supplier/cis2-token-proxy/', 'JwksErrors')).toBe(
+      'https://github.com/nhs-supplier/cis2-token-proxy/blob/main/docs/runbook.md#jwkserrors',
+    );
+    expect(runbookLink(undefined, 'JwksErrors')).toBe('docs/runbook.md#jwkserrors');
   });
 });
