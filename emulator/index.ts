@@ -17,6 +17,8 @@ export {
   type Emulator,
   type EmulatorOptions,
   ID_TOKEN_PATH,
+  isFormContentType,
+  MOCK_TOKEN_PATH,
   type RequestRecord,
   startEmulator,
   TOKEN_PATH,
