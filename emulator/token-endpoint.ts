@@ -238,8 +238,10 @@ function refresh(
     lifetimeOverrideMs(form.get(LIFETIME_OVERRIDE_FIELDS.refreshToken), tokens.defaultRefreshTokenMs) ??
     tokens.defaultRefreshTokenMs;
   const validityMs =
-    lifetimeOverrideMs(form.get(LIFETIME_OVERRIDE_FIELDS.refreshTokensValidity), tokens.defaultRefreshTokenMs) ??
-    tokens.defaultRefreshTokenMs;
+    lifetimeOverrideMs(
+      form.get(LIFETIME_OVERRIDE_FIELDS.refreshTokensValidity),
+      tokens.defaultRefreshTokenMs,
+    ) ?? tokens.defaultRefreshTokenMs;
   const grant = tokens.redeemRefreshToken(refreshToken, app.apiKey);
   if (grant === 'invalid') reject('refreshTokenInvalid');
   if (grant === 'expired') reject('refreshPeriodExpired');
@@ -317,7 +319,8 @@ async function verifyClientAssertion(
   if (!jwk) reject('assertionKidUnknown');
   const key = publicKeyFromJwk(jwk);
   if (!key || !(await signatureVerifies(token, key, ['RS512']))) reject('signatureInvalid');
-  if (isExpiredForVerifyJwt(deps.clock.now(), payload.exp)) reject('unknownError');
+  // Only an exp beyond the JavaScript Date range gets here expired; VerifyJWT's answer is UNCONFIRMED.
+  if (isExpiredForVerifyJwt(deps.clock.now(), payload.exp)) reject('assertionExpired');
 
   // Apigee's VerifyJWT <Audience> accepts an aud array that contains the expected value.
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
@@ -344,7 +347,7 @@ async function verifySubjectToken(deps: TokenEndpointDeps, form: URLSearchParams
   // the catch-all (docs/nhs-platform.md §4c, UNCONFIRMED which ones).
   if (!(SUBJECT_TOKEN_ALGS as readonly unknown[]).includes(header.alg)) reject('unknownError');
   if (!(await signatureVerifies(token, key, [...SUBJECT_TOKEN_ALGS]))) reject('signatureInvalid');
-  if (isExpiredForVerifyJwt(deps.clock.now(), payload.exp)) reject('unknownError');
+  if (isExpiredForVerifyJwt(deps.clock.now(), payload.exp)) reject('subjectExpired');
 
   // FilterScopesTokenExchange.js builds the pattern `:aal<authentication_assurance_level>:` and keeps
   // the product scopes matching it; e-RS only has aal2 and aal3 scopes, so nothing else survives.

@@ -43,7 +43,7 @@ export interface IssuedToken {
 const REPORTING_LAG_MS = 1000;
 
 /** The configured lifetime (ms) behind a reported lifetime (s). */
-const configuredMs = (reportedS: number): number => (reportedS * 1000) + REPORTING_LAG_MS;
+const configuredMs = (reportedS: number): number => reportedS * 1000 + REPORTING_LAG_MS;
 
 /** Whole seconds left, never negative. */
 const reportedSeconds = (ms: number): number => Math.max(0, Math.floor(ms / 1000));

@@ -227,8 +227,8 @@ export function checkAssertionClaims(
 /**
  * Whether `VerifyJWT` itself would find the token expired (`exp` plus its 10 s `TimeAllowance`
  * before now). Only an `exp` the JavaScript cannot turn into a Date (below -8.64e12 s) gets this
- * far; which fault `VerifyJWT` raises then, and so the answer (the catch-all 500 `unknown_error`
- * in the emulator), is UNCONFIRMED (docs/nhs-platform.md §4c).
+ * far. Which fault `VerifyJWT` raises then is not in the platform's source; the emulator keeps its
+ * earlier answer, "JWT has expired" (docs/nhs-platform.md §2, UNCONFIRMED).
  */
 export function isExpiredForVerifyJwt(nowMs: number, exp: unknown): boolean {
   return typeof exp === 'number' && exp * 1000 + VERIFY_JWT_TIME_ALLOWANCE_MS < nowMs;
