@@ -1,0 +1,215 @@
+/**
+ * An independent check of the emulator: random client assertions, signed with jose's `SignJWT`,
+ * POSTed over HTTP, and each answer compared with the answer NHS's platform gives according to its
+ * own JavaScript, transcribed below straight from NHSDigital/identity-service-api (commit 5100cca).
+ *
+ * Nothing here imports `lambda/nhs/platform.ts`: the expected answers come from this file's own
+ * transcription of `validate-client-assertion-claims.js` and `proxies/default.xml`, so a rule the
+ * shared module gets wrong shows up as a disagreement rather than agreeing with itself.
+ */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from '../../emulator/index.js';
+import { ManualClock } from '../../lambda/clock.js';
+import { type AppKey, makeAppKey } from '../helpers/emulator-fixtures.js';
+
+const API_KEY = 'PropertyTestApp00000000000000001';
+const JS = 'proxies/live/apiproxy/resources/jsc/validate-client-assertion-claims.js';
+
+/**
+ * The platform's answers (status, error, error_description), copied from the policies that send
+ * them: the JS messages (`validate-client-assertion-claims.js` lines 23-42, status 400, sent by
+ * `RaiseFault.InvalidJwt` as `invalid_request`), `AssignMessage.ClientCredentialsInvalidSubject`,
+ * `AssignMessage.NoMatchingPublicKeyClientCredentials` and `AssignMessage.AudClaimInvalid`.
+ */
+const ANSWERS = {
+  alg: [
+    400,
+    'invalid_request',
+    "Invalid 'alg' header in client_assertion JWT - unsupported JWT algorithm - must be 'RS512'",
+  ],
+  expired: [400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - JWT has expired"],
+  kid: [400, 'invalid_request', "Missing 'kid' header in client_assertion JWT"],
+  typ: [400, 'invalid_request', "Invalid 'typ' header in client_assertion JWT - must be 'JWT'"],
+  expMissing: [400, 'invalid_request', "Missing 'exp' claim in client_assertion JWT"],
+  expType: [400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - must be an integer"],
+  issSub: [400, 'invalid_request', "Missing or non-matching 'iss'/'sub' claims in client_assertion JWT"],
+  jtiMissing: [400, 'invalid_request', "Missing 'jti' claim in client_assertion JWT"],
+  jtiType: [
+    400,
+    'invalid_request',
+    "Invalid 'jti' claim in client_assertion JWT - must be a unique string value such as a GUID",
+  ],
+  expTooFar: [
+    400,
+    'invalid_request',
+    "Invalid 'exp' claim in client_assertion JWT - more than 5 minutes in future",
+  ],
+  apiKey: [401, 'invalid_request', "Invalid 'iss'/'sub' claims in client_assertion JWT"],
+  kidUnknown: [
+    401,
+    'invalid_request',
+    "Invalid 'kid' header in client_assertion JWT - no matching public key",
+  ],
+  aud: [401, 'invalid_request', "Missing or invalid 'aud' claim in client_assertion JWT"],
+} as const;
+type Answer = keyof typeof ANSWERS;
+
+/**
+ * `validate-client-assertion-claims.js` lines 47-81 as the platform runs them, in its own words:
+ * the conditions are copied, `new Date()` is the moment judged at. The `as any` is where the
+ * JavaScript relies on coercion TypeScript will not type.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the platform's JavaScript is untyped; so is its transcription.
+function platformScript(jwtHeaders: any, jwtPayload: any, nowMs: number): Answer | undefined {
+  const expExpiry = jwtPayload.exp - nowMs / 1000; // DecodeJWT's seconds_remaining (rounding UNCONFIRMED)
+  const missingKidCondition = !jwtHeaders.kid;
+  const missingOrInvalidTypCondition =
+    typeof jwtHeaders.typ != 'string' || jwtHeaders.typ.toLowerCase() != 'jwt';
+  // The platform's `!= "RS512"`; only string algs are generated (a non-string alg is UNCONFIRMED).
+  const invalidAlgHeaderCondition = jwtHeaders.alg != 'RS512';
+  const missingExpClaimCondition = !jwtPayload.exp;
+  const invalidExpiryTimeCondition = typeof jwtPayload.exp != 'number';
+  const jwtExpiredCondition = new Date(nowMs) > new Date(jwtPayload.exp * 1000);
+  const expClaimTooLongCondition = expExpiry > 310;
+  const missingOrInvalidIssClaimCondition =
+    !jwtPayload.iss || !jwtPayload.sub || jwtPayload.iss != jwtPayload.sub;
+  const missingJtiClaimCondition = !jwtPayload.jti;
+  const invalidJtiClaimCondition = typeof jwtPayload.jti != 'string';
+  // Every generated string jti is fresh, so `cachedJtiValue == jwtPayload.jti` is never true here.
+  return (
+    (invalidAlgHeaderCondition && 'alg') ||
+    (jwtExpiredCondition && 'expired') ||
+    (missingKidCondition && 'kid') ||
+    (missingOrInvalidTypCondition && 'typ') ||
+    (missingExpClaimCondition && 'expMissing') ||
+    (invalidExpiryTimeCondition && 'expType') ||
+    (missingOrInvalidIssClaimCondition && 'issSub') ||
+    (missingJtiClaimCondition && 'jtiMissing') ||
+    (invalidJtiClaimCondition && 'jtiType') ||
+    (expClaimTooLongCondition && 'expTooFar') ||
+    undefined
+  );
+}
+
+/**
+ * The rest of `Flow.PostTokenClientCredentials` (`proxies/default.xml` lines 372-401) for the
+ * inputs generated here: `VerifyAPIKey.FromJWT` on `sub` (only the string API key is registered;
+ * how Apigee renders a non-string `sub` as a key is UNCONFIRMED and taken as unknown), the `kid`,
+ * then `VerifyJWT.ClientCredentials`: its own expiry (10 s allowance; reached only by an `exp`
+ * beyond the Date range, and answered as "JWT has expired", UNCONFIRMED) and `aud`.
+ */
+function platformAnswer(
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+  nowMs: number,
+  postedUrl: string,
+): Answer | undefined {
+  const script = platformScript(header, claims, nowMs);
+  if (script) return script;
+  if (claims.sub !== API_KEY) return 'apiKey';
+  if (header.kid !== 'test-1') return 'kidUnknown';
+  if (typeof claims.exp === 'number' && claims.exp * 1000 + 10_000 < nowMs) return 'expired';
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  return audiences.includes(postedUrl) ? undefined : 'aud';
+}
+
+let clock: ManualClock;
+let emu: Emulator;
+let key: AppKey;
+
+beforeAll(async () => {
+  clock = new ManualClock(Date.UTC(2026, 11, 1, 12, 0, 0));
+  key = await makeAppKey('test-1');
+  emu = await startEmulator({ clock, apps: [{ apiKey: API_KEY, clientSecret: 'unused', jwks: key.jwks }] });
+});
+
+afterAll(async () => {
+  await emu?.close();
+});
+
+const ABSENT = Symbol('absent');
+const nowS = () => clock.now() / 1000;
+
+/** Values the JavaScript coerces in interesting ways, relative to now where they are times. */
+const expValue = fc.oneof(
+  fc.integer({ min: -900, max: 900 }).map((d) => () => nowS() + d),
+  fc.integer({ min: -900, max: 900 }).map((d) => () => String(nowS() + d)),
+  fc.constantFrom<unknown>('', null, true, false, 0, [], {}, 'soon', -1e13, 1e13, ABSENT).map((v) => () => v),
+  fc.integer({ min: -900, max: 900 }).map((d) => () => [nowS() + d]),
+);
+const jtiValue = fc.constantFrom<unknown>('uuid', '', 0, false, null, 123, true, {}, ABSENT);
+const principal = fc.constantFrom<unknown>(API_KEY, [API_KEY], 'OTHER', '', 0, ABSENT);
+const typValue = fc.constantFrom<unknown>('JWT', 'jwt', 'JWS', 1, ABSENT);
+const kidValue = fc.constantFrom<unknown>('test-1', '', 'other', ABSENT);
+const target = fc.constantFrom<'token' | 'mock'>('token', 'mock');
+const audChoice = fc.constantFrom<'posted' | 'other path' | 'array' | 'absent'>(
+  'posted',
+  'other path',
+  'array',
+  'absent',
+);
+
+const defined = (entries: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== ABSENT));
+
+describe(`the emulator answers as ${JS} and proxies/default.xml do`, () => {
+  it('for random claims and headers, over HTTP', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          exp: expValue,
+          jti: jtiValue,
+          iss: principal,
+          sub: principal,
+          typ: typValue,
+          kid: kidValue,
+          target,
+          aud: audChoice,
+        }),
+        async (input) => {
+          const postedUrl = input.target === 'token' ? emu.tokenUrl : emu.mockTokenUrl;
+          const otherUrl = input.target === 'token' ? emu.mockTokenUrl : emu.tokenUrl;
+          const aud = {
+            posted: postedUrl,
+            'other path': otherUrl,
+            array: [otherUrl, postedUrl],
+            absent: ABSENT,
+          }[input.aud];
+          const claims = defined({
+            exp: input.exp(),
+            jti: input.jti === 'uuid' ? randomUUID() : input.jti,
+            iss: input.iss,
+            sub: input.sub,
+            aud,
+          });
+          const header = defined({ alg: 'RS512', typ: input.typ, kid: input.kid });
+          const assertion = await new SignJWT(claims)
+            .setProtectedHeader(header as { alg: string })
+            .sign(key.privateKey);
+
+          const response = await fetch(postedUrl, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({
+              grant_type: 'client_credentials',
+              client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+              client_assertion: assertion,
+            }).toString(),
+          });
+          const body = (await response.json()) as Record<string, unknown>;
+          const expected = platformAnswer(header, claims, clock.now(), postedUrl);
+          const actual = response.ok ? undefined : [response.status, body.error, body.error_description];
+          expect({ claims, header, answer: actual }).toEqual({
+            claims,
+            header,
+            answer: expected === undefined ? undefined : [...ANSWERS[expected]],
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
