@@ -7,6 +7,7 @@
  * transcription of `validate-client-assertion-claims.js` and `proxies/default.xml`, so a rule the
  * shared module gets wrong shows up as a disagreement rather than agreeing with itself.
  */
+// biome-ignore-all lint/suspicious/noDoubleEquals: the transcription keeps the platform's loose comparisons.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
