@@ -1,11 +1,13 @@
 /**
  * An independent check of the emulator: random client assertions, signed with jose's `SignJWT`,
- * POSTed over HTTP, and each answer compared with the answer NHS's platform gives according to its
- * own JavaScript, transcribed below straight from NHSDigital/identity-service-api (commit 5100cca).
+ * and random CIS2 subject tokens, POSTed over HTTP, and each answer compared with the answer NHS's
+ * platform gives according to its own JavaScript, transcribed below straight from
+ * NHSDigital/identity-service-api (commit 5100cca).
  *
  * Nothing here imports `lambda/nhs/platform.ts`: the expected answers come from this file's own
- * transcription of `validate-client-assertion-claims.js` and `proxies/default.xml`, so a rule the
- * shared module gets wrong shows up as a disagreement rather than agreeing with itself.
+ * transcription of `validate-client-assertion-claims.js`, `validate-subject-token-claims.js`,
+ * `SelectIdTokenIssuer.js` and `proxies/default.xml`, so a rule the shared module gets wrong shows
+ * up as a disagreement rather than agreeing with itself.
  */
 // biome-ignore-all lint/suspicious/noDoubleEquals: the transcription keeps the platform's loose comparisons.
 import { randomUUID } from 'node:crypto';
@@ -55,6 +57,23 @@ const ANSWERS = {
     "Invalid 'kid' header in client_assertion JWT - no matching public key",
   ],
   aud: [401, 'invalid_request', "Missing or invalid 'aud' claim in client_assertion JWT"],
+  // validate-subject-token-claims.js lines 17-27 (status per line 33-43) and SelectIdTokenIssuer.js lines 14-20.
+  subjectKid: [400, 'invalid_request', "Missing 'kid' header in subject_token JWT"],
+  subjectTyp: [400, 'invalid_request', "Invalid 'typ' header in subject_token JWT - must be 'JWT'"],
+  subjectAlg: [400, 'invalid_request', "Missing 'alg' header in subject_token JWT"],
+  subjectExpMissing: [400, 'invalid_request', "Missing 'exp' claim in subject_token JWT"],
+  subjectExpType: [400, 'invalid_request', "Invalid 'exp' claim in subject_token JWT - must be an integer"],
+  subjectExpired: [400, 'invalid_request', "Invalid 'exp' claim in subject_token JWT - JWT has expired"],
+  subjectIssMissing: [400, 'invalid_request', "Missing 'iss' claim in subject_token JWT"],
+  subjectAudMissing: [401, 'invalid_request', "Missing 'aud' claim in subject_token JWT"],
+  subjectIss: [400, 'invalid_request', "Missing or non-matching 'iss' claim in subject_token JWT"],
+  subjectAudSelect: [400, 'invalid_request', "Missing 'aud' claim in subject_token JWT"],
+  // AssignMessage.NoMatchingPublicKeySubjectToken.
+  subjectKidUnknown: [
+    401,
+    'invalid_request',
+    "Invalid 'kid' header in subject_token JWT - no matching public key",
+  ],
 } as const;
 type Answer = keyof typeof ANSWERS;
 
@@ -115,6 +134,48 @@ function platformAnswer(
   if (typeof claims.exp === 'number' && claims.exp * 1000 + 10_000 < nowMs) return 'expired';
   const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   return audiences.includes(postedUrl) ? undefined : 'aud';
+}
+
+/**
+ * `validate-subject-token-claims.js` lines 33-43, then `SelectIdTokenIssuer.js` lines 13-22 on the
+ * decoded claim variables. Apigee renders an array claim as its JSON text (the script compares
+ * with `'[""]'`); that rendering of other arrays is UNCONFIRMED, and only the CIS2 issuer is
+ * configured here (no NHS login issuer).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the platform's JavaScript is untyped; so is its transcription.
+function subjectScript(header: any, payload: any, nowMs: number, cis2Issuer: string): Answer | undefined {
+  if (!header.kid) return 'subjectKid';
+  if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'jwt') return 'subjectTyp';
+  if (!header.alg) return 'subjectAlg';
+  if (!payload.exp) return 'subjectExpMissing';
+  if (typeof payload.exp !== 'number') return 'subjectExpType';
+  if (new Date(nowMs) > new Date(payload.exp * 1000)) return 'subjectExpired';
+  if (!payload.iss) return 'subjectIssMissing';
+  if (!payload.aud) return 'subjectAudMissing';
+  const claimVariable = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+  const iss = claimVariable(payload.iss);
+  const aud = claimVariable(payload.aud);
+  if (iss === null || iss === '[""]' || iss !== cis2Issuer) return 'subjectIss';
+  if (aud === null || aud === '[""]') return 'subjectAudSelect';
+  return undefined;
+}
+
+/**
+ * The rest of the subject token steps for the inputs generated here: the CIS2 `kid`, then
+ * `VerifyJWT.SubjectToken`'s own expiry (10 s allowance, reached only beyond the Date range;
+ * answered as "JWT has expired", UNCONFIRMED). Only RS256 and RS512 are generated, which it accepts.
+ */
+function subjectAnswer(
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+  nowMs: number,
+  cis2Kid: string,
+): Answer | undefined {
+  const script = subjectScript(header, claims, nowMs, emu.cis2Issuer);
+  if (script) return script;
+  if (header.kid !== cis2Kid) return 'subjectKidUnknown';
+  if (typeof claims.exp === 'number' && claims.exp * 1000 + 10_000 < nowMs) return 'subjectExpired';
+  return undefined;
 }
 
 let clock: ManualClock;
@@ -206,6 +267,79 @@ describe(`the emulator answers as ${JS} and proxies/default.xml do`, () => {
           expect({ claims, header, answer: actual }).toEqual({
             claims,
             header,
+            answer: expected === undefined ? undefined : [...ANSWERS[expected]],
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('the emulator answers subject tokens as validate-subject-token-claims.js and SelectIdTokenIssuer.js do', () => {
+  it('for random ID token claims and headers, over HTTP', async () => {
+    const cis2Kid = JSON.parse(Buffer.from((await emu.idToken()).split('.')[0]!, 'base64url').toString())
+      .kid as string;
+    // `null` in the emulator's ID token overrides removes a member; ABSENT maps to it.
+    const remove = (v: unknown) => (v === ABSENT ? null : v);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          exp: expValue,
+          iss: fc.constantFrom<unknown>(
+            'issuer',
+            ['issuer'],
+            'https://elsewhere.example',
+            '',
+            [''],
+            0,
+            ABSENT,
+          ),
+          aud: fc.constantFrom<unknown>('client-id', [''], '', [], ['a', 'b'], 0, ABSENT),
+          kid: fc.constantFrom<unknown>('cis2', '', 'other', ABSENT),
+          typ: typValue,
+          alg: fc.constantFrom<unknown>('RS256', 'RS512', ABSENT),
+        }),
+        async (input) => {
+          const header = { kid: input.kid === 'cis2' ? cis2Kid : input.kid, typ: input.typ, alg: input.alg };
+          const iss =
+            input.iss === 'issuer'
+              ? emu.cis2Issuer
+              : Array.isArray(input.iss) && input.iss[0] === 'issuer'
+                ? [emu.cis2Issuer]
+                : input.iss;
+          const claims = { exp: input.exp(), iss, aud: input.aud };
+          const subjectToken = await emu.idToken({
+            header: Object.fromEntries(Object.entries(header).map(([k, v]) => [k, remove(v)])),
+            ...Object.fromEntries(Object.entries(claims).map(([k, v]) => [k, remove(v)])),
+          });
+          const assertion = await new SignJWT({
+            iss: API_KEY,
+            sub: API_KEY,
+            aud: emu.tokenUrl,
+            jti: randomUUID(),
+            exp: nowS() + 300,
+          })
+            .setProtectedHeader({ alg: 'RS512', typ: 'JWT', kid: 'test-1' })
+            .sign(key.privateKey);
+
+          const response = await fetch(emu.tokenUrl, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({
+              grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+              subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+              subject_token: subjectToken,
+              client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+              client_assertion: assertion,
+            }).toString(),
+          });
+          const body = (await response.json()) as Record<string, unknown>;
+          const sent = { header: defined(header), claims: defined(claims) };
+          const expected = subjectAnswer(sent.header, sent.claims, clock.now(), cis2Kid);
+          const actual = response.ok ? undefined : [response.status, body.error, body.error_description];
+          expect({ ...sent, answer: actual }).toEqual({
+            ...sent,
             answer: expected === undefined ? undefined : [...ANSWERS[expected]],
           });
         },
