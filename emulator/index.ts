@@ -17,7 +17,6 @@ export {
   type Emulator,
   type EmulatorOptions,
   ID_TOKEN_PATH,
-  isFormContentType,
   MOCK_TOKEN_PATH,
   type RequestRecord,
   startEmulator,

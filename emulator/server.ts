@@ -43,7 +43,7 @@ const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
  * letter case followed by parameters (`;charset=UTF-8`) passes too, for clients that cannot change
  * their header; whether the platform accepts that is UNCONFIRMED (docs/nhs-platform.md §1).
  */
-export function isFormContentType(header: string | undefined, acceptParameters = false): boolean {
+function isFormContentType(header: string | undefined, acceptParameters = false): boolean {
   if (header === FORM_CONTENT_TYPE) return true;
   if (!acceptParameters || header === undefined) return false;
   const [mediaType = '', ...parameters] = header.split(';');

@@ -86,7 +86,7 @@ export class TokenStore {
     readonly lifetimes: TokenLifetimes,
   ) {}
 
-  /** The platform's configured access token lifetime: reported as `accessTokenTtlS` (see {@link reportedSeconds}). */
+  /** The configured access token lifetime, which is reported as `accessTokenTtlS` (see `REPORTING_LAG_MS`). */
   get defaultAccessTokenMs(): number {
     return configuredMs(this.lifetimes.accessTokenTtlS);
   }
