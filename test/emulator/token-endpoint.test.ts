@@ -550,6 +550,25 @@ describe('jti burning', () => {
     expect(retry.status).toBe(200);
   });
 
+  it('keys a non-string sub apart from the string it loosely equals', async () => {
+    // Prepare: sub ["KEY"] passes the loose iss/sub check, burns its jti, then fails the API key check.
+    const jti = randomUUID();
+    const arraySub = await postForm(
+      emulator.tokenUrl,
+      clientCredentialsForm(await assertion({ claims: { jti, sub: [API_KEY] } })),
+    );
+
+    // Act
+    const stringSub = await postForm(
+      emulator.tokenUrl,
+      clientCredentialsForm(await assertion({ claims: { jti } })),
+    );
+
+    // Assess
+    expectPlatformError(arraySub, 'unknownApiKey');
+    expect(stringSub.status).toBe(200);
+  });
+
   it('keys spent jtis by the assertion sub, so another app may use the same jti', async () => {
     // Prepare
     const jti = randomUUID();
