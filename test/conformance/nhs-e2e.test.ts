@@ -67,7 +67,6 @@ const SKIPPED: readonly (readonly [file: string, test: string, reason: string])[
     'test_nhs_login_refresh_token_P0',
     'test_nhs_login_refresh_token_P5',
     'test_nhs_login_refresh_token_P9',
-    'test_token_exchange_nhs_login_subject_token_header_errors',
     'test_token_exchange_nhs_login_subject_token_claims_errors',
     'test_userinfo_nhs_login_exchanged_token',
     'test_nhs_login_token_exchange_access_tokens_valid',
@@ -806,6 +805,54 @@ describe.each([
         data.subject_token = await subjectToken(subjectClaims);
         data.client_assertion = await createClientAssertion(claims(), key);
         clock.advance(latencyMs);
+        assertNhsError(await post(url(), data), expectedStatusCode, expectedResponse);
+      },
+    );
+
+    // The same script (validate-subject-token-claims.js) checks these headers before it looks at the
+    // issuer, so NHS's NHS login cases run here with a CIS2 ID token carrying NHS's header changes
+    // (adapted; PyJWT drops a None typ).
+    it.each<[string, Dict, number, 'missing' | 'invalid', Dict | string[]]>([
+      [
+        'missing kid',
+        { error: 'invalid_request', error_description: "Missing 'kid' header in subject_token JWT" },
+        400,
+        'missing',
+        ['kid'],
+      ],
+      [
+        'invalid typ',
+        {
+          error: 'invalid_request',
+          error_description: "Invalid 'typ' header in subject_token JWT - must be 'JWT'",
+        },
+        400,
+        'invalid',
+        { typ: 'invalid' },
+      ],
+      [
+        'None typ',
+        {
+          error: 'invalid_request',
+          error_description: "Invalid 'typ' header in subject_token JWT - must be 'JWT'",
+        },
+        400,
+        'invalid',
+        { typ: null },
+      ],
+    ])(
+      'test_token_exchange_nhs_login_subject_token_header_errors[%s] (adapted: CIS2 ID token)',
+      async (_case, expectedResponse, expectedStatusCode, missingOrInvalid, updateHeaders) => {
+        const header =
+          missingOrInvalid === 'missing'
+            ? Object.fromEntries((updateHeaders as string[]).map((name) => [name, null]))
+            : (updateHeaders as Dict);
+        const data = tokenDataTokenExchange();
+        data.subject_token = await emu.idToken({
+          ...subjectTokenOverrides(cis2SubjectTokenClaims(clock, emu.cis2Issuer)),
+          header: { alg: 'RS512', ...header },
+        });
+        data.client_assertion = await createClientAssertion(claims(), key);
         assertNhsError(await post(url(), data), expectedStatusCode, expectedResponse);
       },
     );
