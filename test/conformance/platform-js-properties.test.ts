@@ -127,7 +127,9 @@ function platformAnswer(
   nowMs: number,
   postedUrl: string,
 ): Answer | undefined {
-  const script = platformScript(header, claims, nowMs);
+  // The script reads header and payload with JSON.parse (lines 1-7): fresh objects, as loose
+  // comparison of two arrays depends on.
+  const script = platformScript(decoded(header), decoded(claims), nowMs);
   if (script) return script;
   if (claims.sub !== API_KEY) return 'apiKey';
   if (header.kid !== 'test-1') return 'kidUnknown';
@@ -171,12 +173,16 @@ function subjectAnswer(
   nowMs: number,
   cis2Kid: string,
 ): Answer | undefined {
-  const script = subjectScript(header, claims, nowMs, emu.cis2Issuer);
+  const script = subjectScript(decoded(header), decoded(claims), nowMs, emu.cis2Issuer);
   if (script) return script;
   if (header.kid !== cis2Kid) return 'subjectKidUnknown';
   if (typeof claims.exp === 'number' && claims.exp * 1000 + 10_000 < nowMs) return 'subjectExpired';
   return undefined;
 }
+
+/** What `JSON.parse(context.getVariable("...payload-json"))` gives the script: a fresh copy. */
+const decoded = (value: Record<string, unknown>): Record<string, unknown> =>
+  JSON.parse(JSON.stringify(value));
 
 let clock: ManualClock;
 let emu: Emulator;
