@@ -10,8 +10,9 @@ import { DEFAULT_EMULATOR_PORT } from '../lambda/config/environments.js';
 
 const HELP = `Usage: npm run emulator -- [options]
 
-Runs a local NHS API platform token endpoint (POST /oauth2/token) and CIS2 identity provider
-that accept and reject requests as the real ones do.
+Runs a local NHS API platform token endpoint (POST /oauth2/token, and /oauth2-mock/token as
+NHS's mock-auth environments serve it) and CIS2 identity provider that accept and reject
+requests as the real ones do.
 
 Options:
   --port <n>                 Port on 127.0.0.1 (default: $EMULATOR_PORT or ${DEFAULT_EMULATOR_PORT}; 0 picks a free port)
@@ -23,6 +24,11 @@ Options:
                              "jwks"? | "jwksFile"? | "jwksUrl"?}], "jwksCacheSeconds"?: n};
                              jwksFile paths are relative to the config file
   --jwks-cache-seconds <n>   How long a fetched JWKS is reused (default 3600, as on the platform)
+  --accept-content-type-parameters
+                             Accept "application/x-www-form-urlencoded;charset=UTF-8" and other
+                             media-type parameters; by default anything but the exact string gets
+                             415, the platform's condition read literally (whether the platform
+                             accepts parameters is unconfirmed: docs/nhs-platform.md)
   -h, --help                 Show this help
 
 An app without --jwks-file/--jwks-url gets 403 "public_key error", as on the platform.
@@ -49,6 +55,7 @@ interface CliConfig {
   readonly port: number;
   readonly apps: AppRegistration[];
   readonly jwksCacheSeconds?: number;
+  readonly acceptContentTypeParameters: boolean;
 }
 
 function readConfigFile(path: string): { apps: AppRegistration[]; jwksCacheSeconds?: number } {
@@ -82,6 +89,7 @@ function parseCli(argv: string[]): CliConfig | 'help' {
       'jwks-url': { type: 'string' },
       config: { type: 'string' },
       'jwks-cache-seconds': { type: 'string' },
+      'accept-content-type-parameters': { type: 'boolean' },
     },
   });
   if (values.help) return 'help';
@@ -108,7 +116,12 @@ function parseCli(argv: string[]): CliConfig | 'help' {
     values['jwks-cache-seconds'] === undefined
       ? fromFile.jwksCacheSeconds
       : nonNegativeInteger('--jwks-cache-seconds', values['jwks-cache-seconds']);
-  return { port, apps, jwksCacheSeconds };
+  return {
+    port,
+    apps,
+    jwksCacheSeconds,
+    acceptContentTypeParameters: values['accept-content-type-parameters'] ?? false,
+  };
 }
 
 function banner(emulator: Emulator, apps: readonly AppRegistration[]): string {
@@ -117,6 +130,7 @@ function banner(emulator: Emulator, apps: readonly AppRegistration[]): string {
   return [
     `NHS platform emulator listening on ${emulator.baseUrl}`,
     `  token URL (assertion aud): ${emulator.tokenUrl}`,
+    `  mock-auth token URL:       ${emulator.mockTokenUrl}`,
     `  CIS2 issuer:               ${emulator.cis2Issuer}`,
     `  mint ID tokens:            POST ${emulator.baseUrl}${ID_TOKEN_PATH}`,
     ...apps.map((app) => `  app ${app.name ?? app.apiKey}: ${keySource(app)}`),
@@ -143,6 +157,7 @@ async function main(): Promise<number> {
     port: config.port,
     apps: config.apps,
     jwksCacheMs: config.jwksCacheSeconds === undefined ? undefined : config.jwksCacheSeconds * 1000,
+    acceptContentTypeParameters: config.acceptContentTypeParameters,
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`${banner(emulator, config.apps)}\n`);

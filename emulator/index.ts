@@ -17,6 +17,7 @@ export {
   type Emulator,
   type EmulatorOptions,
   ID_TOKEN_PATH,
+  MOCK_TOKEN_PATH,
   type RequestRecord,
   startEmulator,
   TOKEN_PATH,

@@ -26,7 +26,9 @@ export class JtiLedger {
   }
 
   // A separator that cannot occur in JSON-decoded strings without escaping keeps keys unambiguous.
+  // A non-string sub (possible since iss and sub compare loosely) is keyed by its JSON text, as
+  // Apigee shows array claims, so ["KEY"] does not collide with "KEY" (Apigee's exact key UNCONFIRMED).
   private static key(sub: unknown, jti: string): string {
-    return `${String(sub)}\u0000${jti}`;
+    return `${typeof sub === 'string' ? sub : JSON.stringify(sub)}\u0000${jti}`;
   }
 }

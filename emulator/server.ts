@@ -24,13 +24,31 @@ import { type AccessTokenInfo, TokenStore } from './token-store.js';
 
 /** Path of the platform token endpoint; `tokenUrl` is the base URL plus this. */
 export const TOKEN_PATH = '/oauth2/token';
+/**
+ * Path of the token endpoint of NHS's mock-auth proxies (`internal-dev-mock`, `int-mock`,
+ * `sandbox-mock`), where `pytest-nhsd-apim` posts by default; `mockTokenUrl` is the base URL plus this.
+ */
+export const MOCK_TOKEN_PATH = '/oauth2-mock/token';
 /** Path of the ID token minting endpoint (not part of real CIS2, which needs a smartcard login). */
 export const ID_TOKEN_PATH = '/cis2/id-token';
 /** Prefix of the admin API; no real client uses it. */
 export const ADMIN_PREFIX = '/__emulator';
 
-/** Exactly the Content-Type the platform accepts (docs/nhs-platform.md §1; a `;charset` suffix is rejected). */
+/** The Content-Type `Flow.PostTokenInvalidMediaType` compares with, as an exact string (docs/nhs-platform.md §1). */
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * Whether a Content-Type passes the media type check. Strict (the default) is the platform's
+ * condition read literally: the exact string. With `acceptParameters`, the form media type in any
+ * letter case followed by parameters (`;charset=UTF-8`) passes too, for clients that cannot change
+ * their header; whether the platform accepts that is UNCONFIRMED (docs/nhs-platform.md §1).
+ */
+function isFormContentType(header: string | undefined, acceptParameters = false): boolean {
+  if (header === FORM_CONTENT_TYPE) return true;
+  if (!acceptParameters || header === undefined) return false;
+  const [mediaType = '', ...parameters] = header.split(';');
+  return mediaType.trim().toLowerCase() === FORM_CONTENT_TYPE && parameters.every((p) => p.includes('='));
+}
 /** Bodies beyond this are refused; real token requests are a few KB. */
 const MAX_BODY_BYTES = 1_048_576;
 
@@ -74,6 +92,11 @@ export interface EmulatorOptions {
   refreshTokenTtlS?: number;
   /** Time source for every expiry decision; default the wall clock. */
   clock?: Clock;
+  /**
+   * Accept `application/x-www-form-urlencoded` with media-type parameters (`;charset=UTF-8`) instead
+   * of answering 415; default `false`, the platform's condition read literally (see {@link isFormContentType}).
+   */
+  acceptContentTypeParameters?: boolean;
   /** Receives one line per request (never a whole token); default silent. */
   log?: (line: string) => void;
 }
@@ -84,6 +107,8 @@ export interface Emulator {
   readonly baseUrl: string;
   /** `${baseUrl}/oauth2/token`: where to POST, and the `aud` assertions must carry. */
   readonly tokenUrl: string;
+  /** `${baseUrl}/oauth2-mock/token`: the same endpoint as NHS's mock-auth proxies serve it; `aud` must be this URL. */
+  readonly mockTokenUrl: string;
   /** The CIS2 issuer of emulated ID tokens. */
   readonly cis2Issuer: string;
   /**
@@ -235,7 +260,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const at = clock.now();
     const method = req.method ?? 'GET';
     const body = await readBody(req);
-    const form = req.headers['content-type'] === FORM_CONTENT_TYPE ? new URLSearchParams(body) : undefined;
+    const form = isFormContentType(req.headers['content-type'], options.acceptContentTypeParameters)
+      ? new URLSearchParams(body)
+      : undefined;
     const trace: TokenRequestTrace = form ? traceTokenRequest(form) : {};
     const fault = faults.take();
     const done = (status: number, error?: PlatformError, messageId?: string): void =>
@@ -318,7 +345,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', baseUrl).pathname;
     const dispatch = async (): Promise<void> => {
-      if (path === TOKEN_PATH) return handleToken(req, res, path);
+      if (path === TOKEN_PATH || path === MOCK_TOKEN_PATH) return handleToken(req, res, path);
       const byMethod = routes[path];
       if (!byMethod) return sendText(res, 404, 'Not Found');
       const handler = byMethod[req.method ?? 'GET'];
@@ -346,6 +373,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   return {
     baseUrl,
     tokenUrl,
+    mockTokenUrl: `${baseUrl}${MOCK_TOKEN_PATH}`,
     cis2Issuer: cis2.issuer,
     registerApp: (app) => apps.register(app),
     idToken: async (claims) => cis2.idToken(claims),

@@ -10,7 +10,10 @@ import { type DecodedJws, decodeJws } from '../lambda/jws.js';
 import {
   checkAssertionClaims,
   checkSubjectTokenClaims,
+  isExpiredForVerifyJwt,
   type JsonObject,
+  LIFETIME_OVERRIDE_FIELDS,
+  lifetimeOverrideMs,
   PLATFORM_ERRORS,
   type PlatformErrorName,
   URN,
@@ -166,6 +169,10 @@ async function runFlow(
   }
 }
 
+/** The access token lifetime the request asks for, when the platform honours it (`_access_token_expiry_ms`). */
+const accessLifetimeMs = (deps: TokenEndpointDeps, form: URLSearchParams): number | undefined =>
+  lifetimeOverrideMs(form.get(LIFETIME_OVERRIDE_FIELDS.accessToken), deps.tokens.defaultAccessTokenMs);
+
 async function clientCredentials(
   deps: TokenEndpointDeps,
   form: URLSearchParams,
@@ -175,9 +182,10 @@ async function clientCredentials(
   const app = await verifyClientAssertion(deps, form, postedUrl);
   // Application-restricted scopes are filtered to `urn:nhsd:apim:app:level3:*`; every emulated
   // app is treated as subscribed to a level 3 product, so this filter always passes.
+  const access = deps.tokens.issueAccessToken(app.apiKey, app.apiKey, accessLifetimeMs(deps, form));
   return {
-    access_token: deps.tokens.issueAccessToken(app.apiKey, app.apiKey),
-    expires_in: String(deps.tokens.lifetimes.accessTokenTtlS),
+    access_token: access.token,
+    expires_in: String(access.expiresInS),
     token_type: 'Bearer',
     issued_at: String(deps.clock.now()),
   };
@@ -192,10 +200,12 @@ async function tokenExchange(
   if (form.get('grant_type') !== URN.tokenExchange) reject('grantTypeInvalid');
   const app = await verifyClientAssertion(deps, form, postedUrl);
   const subject = await verifySubjectToken(deps, form);
+  // Flow.PostTokenTokenExchange runs only the access token override; the refresh token gets the default.
+  const access = deps.tokens.issueAccessToken(subject, app.apiKey, accessLifetimeMs(deps, form));
   const refresh = deps.tokens.issueRefreshToken({ sub: subject, apiKey: app.apiKey, refreshCount: 0 });
   return {
-    access_token: deps.tokens.issueAccessToken(subject, app.apiKey),
-    expires_in: String(deps.tokens.lifetimes.accessTokenTtlS),
+    access_token: access.token,
+    expires_in: String(access.expiresInS),
     token_type: 'Bearer',
     issued_token_type: URN.accessToken,
     refresh_token: refresh.token,
@@ -207,7 +217,9 @@ async function tokenExchange(
 /**
  * `Flow.PostRefreshToken`: the app authenticates with `client_id` and `client_secret` (no
  * assertion). A missing `client_id` is answered like an unknown one; the platform's own
- * "client_id is missing" body is not part of the contract.
+ * "client_id is missing" body is not part of the contract. All three lifetime overrides apply;
+ * a session older than its (possibly shortened) validity fails after the old token is spent, as
+ * `RaiseFault.TokenRefreshTimelimitExceeded` runs after `OAuthV2.GenerateRefreshToken`.
  */
 function refresh(
   deps: TokenEndpointDeps,
@@ -221,15 +233,26 @@ function refresh(
   if (secret !== app.clientSecret) reject('clientCredentialsInvalid');
   const refreshToken = form.get('refresh_token');
   if (refreshToken === null) reject('refreshTokenMissing');
-  const grant = deps.tokens.redeemRefreshToken(refreshToken, app.apiKey);
+  const { tokens } = deps;
+  const lifetimeMs =
+    lifetimeOverrideMs(form.get(LIFETIME_OVERRIDE_FIELDS.refreshToken), tokens.defaultRefreshTokenMs) ??
+    tokens.defaultRefreshTokenMs;
+  const validityMs =
+    lifetimeOverrideMs(
+      form.get(LIFETIME_OVERRIDE_FIELDS.refreshTokensValidity),
+      tokens.defaultRefreshTokenMs,
+    ) ?? tokens.defaultRefreshTokenMs;
+  const grant = tokens.redeemRefreshToken(refreshToken, app.apiKey);
   if (grant === 'invalid') reject('refreshTokenInvalid');
   if (grant === 'expired') reject('refreshPeriodExpired');
   trace.subject = grant.sub;
+  if (deps.clock.now() - grant.firstIssuedAt > validityMs) reject('refreshPeriodExpired');
   const refreshCount = grant.refreshCount + 1;
-  const next = deps.tokens.issueRefreshToken({ ...grant, refreshCount });
+  const access = tokens.issueAccessToken(grant.sub, app.apiKey, accessLifetimeMs(deps, form));
+  const next = tokens.issueRefreshToken({ ...grant, refreshCount }, lifetimeMs, validityMs);
   return {
-    access_token: deps.tokens.issueAccessToken(grant.sub, app.apiKey),
-    expires_in: String(deps.tokens.lifetimes.accessTokenTtlS),
+    access_token: access.token,
+    expires_in: String(access.expiresInS),
     token_type: 'Bearer',
     refresh_token: next.token,
     refresh_token_expires_in: String(next.expiresInS),
@@ -284,6 +307,7 @@ async function verifyClientAssertion(
   if (claimFailure) reject(claimFailure);
   // Burned before the key and signature checks, as the platform does: a rejected assertion's jti is spent.
   deps.jtis.burn(payload.sub, payload.jti as string);
+  // VerifyAPIKey.FromJWT reads the key from `sub` only: a loosely equal `iss` (123 for "123") has passed.
 
   const app = deps.apps.get(payload.sub);
   if (!app) reject('unknownApiKey');
@@ -295,6 +319,8 @@ async function verifyClientAssertion(
   if (!jwk) reject('assertionKidUnknown');
   const key = publicKeyFromJwk(jwk);
   if (!key || !(await signatureVerifies(token, key, ['RS512']))) reject('signatureInvalid');
+  // Only an exp beyond the JavaScript Date range gets here expired; VerifyJWT's answer is UNCONFIRMED.
+  if (isExpiredForVerifyJwt(deps.clock.now(), payload.exp)) reject('assertionExpired');
 
   // Apigee's VerifyJWT <Audience> accepts an aud array that contains the expected value.
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
@@ -321,6 +347,7 @@ async function verifySubjectToken(deps: TokenEndpointDeps, form: URLSearchParams
   // the catch-all (docs/nhs-platform.md §4c, UNCONFIRMED which ones).
   if (!(SUBJECT_TOKEN_ALGS as readonly unknown[]).includes(header.alg)) reject('unknownError');
   if (!(await signatureVerifies(token, key, [...SUBJECT_TOKEN_ALGS]))) reject('signatureInvalid');
+  if (isExpiredForVerifyJwt(deps.clock.now(), payload.exp)) reject('subjectExpired');
 
   // FilterScopesTokenExchange.js builds the pattern `:aal<authentication_assurance_level>:` and keeps
   // the product scopes matching it; e-RS only has aal2 and aal3 scopes, so nothing else survives.

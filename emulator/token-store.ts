@@ -27,12 +27,26 @@ export interface RefreshGrant {
   readonly refreshCount: number;
 }
 
-/** A newly issued refresh token. */
-export interface IssuedRefreshToken {
+/** A newly issued access or refresh token. */
+export interface IssuedToken {
   readonly token: string;
-  /** Seconds until it expires, as reported in `refresh_token_expires_in`. */
+  /** Seconds until it expires, as reported in `expires_in` or `refresh_token_expires_in`. */
   readonly expiresInS: number;
 }
+
+/**
+ * NHS's own tests see a configured 600,000 ms reported as `expires_in` "599" and 43,200,000 ms as
+ * `refresh_token_expires_in` "43199" (ISA `e2e/tests/oauth/test_token_exchange.py`). The emulator
+ * reproduces that by ending each token one second before its configured lifetime; how Apigee
+ * rounds other values is UNCONFIRMED (docs/nhs-platform.md §7).
+ */
+const REPORTING_LAG_MS = 1000;
+
+/** The configured lifetime (ms) behind a reported lifetime (s). */
+const configuredMs = (reportedS: number): number => reportedS * 1000 + REPORTING_LAG_MS;
+
+/** Whole seconds left, never negative. */
+const reportedSeconds = (ms: number): number => Math.max(0, Math.floor(ms / 1000));
 
 /** Why a refresh token cannot be redeemed. */
 export type RefreshFailure = 'invalid' | 'expired';
@@ -72,31 +86,44 @@ export class TokenStore {
     readonly lifetimes: TokenLifetimes,
   ) {}
 
-  /** Issues an access token for `sub` on behalf of the app `apiKey`. */
-  issueAccessToken(sub: string, apiKey: string): string {
-    const token = opaqueToken(28);
-    this.accessTokens.set(token, {
-      sub,
-      apiKey,
-      expiresAt: this.clock.now() + this.lifetimes.accessTokenTtlS * 1000,
-    });
-    return token;
+  /** The configured access token lifetime, which is reported as `accessTokenTtlS` (see `REPORTING_LAG_MS`). */
+  get defaultAccessTokenMs(): number {
+    return configuredMs(this.lifetimes.accessTokenTtlS);
+  }
+
+  /** The configured refresh token lifetime and session validity (the emulator uses one value for both). */
+  get defaultRefreshTokenMs(): number {
+    return configuredMs(this.lifetimes.refreshTokenTtlS);
   }
 
   /**
-   * Issues a refresh token for `grant`; without `firstIssuedAt` it starts a new session now. Its
-   * expiry is the end of the session's total refresh lifetime (`calculate-refresh-token-expires-in.js`
-   * takes the earlier of the per-token and the session limit; the emulator uses one value for both).
+   * Issues an access token for `sub` on behalf of the app `apiKey`, living `lifetimeMs` (default
+   * the configured lifetime; shorter when the request overrides it).
+   */
+  issueAccessToken(sub: string, apiKey: string, lifetimeMs = this.defaultAccessTokenMs): IssuedToken {
+    const token = opaqueToken(28);
+    const now = this.clock.now();
+    const expiresAt = now + lifetimeMs - REPORTING_LAG_MS;
+    this.accessTokens.set(token, { sub, apiKey, expiresAt });
+    return { token, expiresInS: reportedSeconds(expiresAt - now) };
+  }
+
+  /**
+   * Issues a refresh token for `grant`; without `firstIssuedAt` it starts a new session now. As
+   * `calculate-refresh-token-expires-in.js` does, it expires at the earlier of `lifetimeMs` from now
+   * and `validityMs` from the session's first issue (both default to the configured lifetime).
    */
   issueRefreshToken(
     grant: Omit<RefreshGrant, 'firstIssuedAt'> & { firstIssuedAt?: number },
-  ): IssuedRefreshToken {
+    lifetimeMs = this.defaultRefreshTokenMs,
+    validityMs = this.defaultRefreshTokenMs,
+  ): IssuedToken {
     const now = this.clock.now();
     const firstIssuedAt = grant.firstIssuedAt ?? now;
     const token = opaqueToken(32);
-    const expiresAt = firstIssuedAt + this.lifetimes.refreshTokenTtlS * 1000;
+    const expiresAt = Math.min(now + lifetimeMs, firstIssuedAt + validityMs) - REPORTING_LAG_MS;
     this.refreshTokens.set(token, { ...grant, firstIssuedAt, expiresAt });
-    return { token, expiresInS: Math.max(0, Math.floor((expiresAt - now) / 1000)) };
+    return { token, expiresInS: reportedSeconds(expiresAt - now) };
   }
 
   /**

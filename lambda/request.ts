@@ -141,15 +141,14 @@ function validateSubjectToken(token: string, policy: SubjectTokenPolicy): TokenR
   }
   const failure = checkSubjectTokenClaims(decoded.header, decoded.payload, policy.nowMs, [policy.cis2Issuer]);
   if (failure && !(failure === 'subjectIssUnknown' && !policy.enforceIssuer)) {
-    const nhs = PLATFORM_ERRORS[failure];
+    // Claims NHS's refusal, so it quotes NHS's words exactly; our own context stays outside the quotes.
+    const nhs = `NHS would refuse this subject_token with "${PLATFORM_ERRORS[failure].error_description}"`;
     if (failure === 'subjectExpired') {
-      throw new ProxyError('subject_token_expired', `${nhs.error_description}; obtain a new CIS2 ID token`);
+      throw new ProxyError('subject_token_expired', `${nhs}; obtain a new CIS2 ID token`);
     }
-    const extra = failure === 'subjectIssUnknown' ? ` (expected ${policy.cis2Issuer})` : '';
-    throw new ProxyError(
-      'invalid_subject_token',
-      `NHS would refuse this subject_token: ${nhs.error_description}${extra}`,
-    );
+    const extra =
+      failure === 'subjectIssUnknown' ? ` (this environment's CIS2 issuer is ${policy.cis2Issuer})` : '';
+    throw new ProxyError('invalid_subject_token', `${nhs}${extra}`);
   }
   // Checked after the platform's claim rules, so a token failing both is told the platform's reason.
   const { alg } = decoded.header;
@@ -169,8 +168,11 @@ function validateSubjectToken(token: string, policy: SubjectTokenPolicy): TokenR
   }
   const { exp, sub } = decoded.payload;
   // The platform only asks for a number; CIS2 issues whole seconds. A fractional or astronomical
-  // exp would make expiry arithmetic (and the cache entries keyed on it) meaningless.
-  if (!Number.isSafeInteger(exp) || (exp as number) * 1000 > policy.nowMs + MAX_SUBJECT_LIFETIME_MS) {
+  // exp would make expiry arithmetic (and the cache entries keyed on it) meaningless. A past exp
+  // the platform's script does not see as expired (beyond the Date range, e.g. -1e13) is refused
+  // here in our own words: what NHS answers for it is not known (docs/nhs-platform.md §2).
+  const expMs = (exp as number) * 1000;
+  if (!Number.isSafeInteger(exp) || expMs > policy.nowMs + MAX_SUBJECT_LIFETIME_MS || expMs <= policy.nowMs) {
     throw new ProxyError(
       'invalid_subject_token',
       "subject_token's exp must be whole seconds within a day from now; send the ID token CIS2 issued",

@@ -7,12 +7,14 @@
 import {
   ASSERTION_ALG,
   checkAssertionClaims,
+  isExpiredAsPlatformJs,
+  isExpiredForVerifyJwt,
   type JsonObject,
   MAX_ASSERTION_LIFETIME_S,
   type PlatformErrorName,
 } from '../nhs/platform.js';
 import { FINDINGS, type Finding, type FindingCode, finding } from './findings.js';
-import { environmentOfTokenUrl, kidEnvironmentClash, type Target } from './target.js';
+import { environmentOfTokenUrl, kidEnvironmentClash, type Target, tokenUrlOf } from './target.js';
 
 const json = (value: unknown): string => (value === undefined ? 'absent' : JSON.stringify(value));
 
@@ -43,13 +45,15 @@ const CLAIM_CHECKS: Partial<Record<FindingCode, ClaimCheck>> = {
     },
   },
   EXP_EXPIRED: {
+    // The platform's test is `new Date() > new Date(exp * 1000)`, so a non-number exp that coerces
+    // to a past time (a numeric string, "", null, true, []) is reported as expired too.
     message: (_h, c, nowS) =>
-      `The assertion expired at ${isoOf(c.exp as number)}, ${Math.ceil(nowS - (c.exp as number))} s before ${isoOf(nowS)}; the platform allows no leeway.`,
+      `The assertion expired at ${isoOf(Number(c.exp))}, ${Math.ceil(nowS - Number(c.exp))} s before ${isoOf(nowS)}; the platform allows no leeway.${typeof c.exp === 'number' ? '' : ` (exp is ${json(c.exp)}, which JavaScript reads as ${Number(c.exp)}.)`}`,
     details: (_h, c, nowS) => ({
       exp: c.exp,
-      expiredAt: isoOf(c.exp as number),
+      expiredAt: isoOf(Number(c.exp)),
       at: isoOf(nowS),
-      secondsAgo: Math.ceil(nowS - (c.exp as number)),
+      secondsAgo: Math.ceil(nowS - Number(c.exp)),
     }),
     remedy: validExp,
   },
@@ -84,7 +88,11 @@ const CLAIM_CHECKS: Partial<Record<FindingCode, ClaimCheck>> = {
     },
   },
   JTI_MISSING: {
-    message: () => 'The claims have no jti.',
+    // `!jwtPayload.jti`: an empty string, 0 or false counts as missing.
+    message: (_h, c) =>
+      c.jti === undefined
+        ? 'The claims have no jti.'
+        : `The jti claim is ${json(c.jti)}, which the platform treats as missing.`,
     remedy: (_h, c) => {
       c.jti = 'jti';
     },
@@ -146,14 +154,78 @@ export function claimFindings(header: JsonObject, claims: JsonObject, nowMs: num
   return findings;
 }
 
-/** The app check (`VerifyAPIKey` reads the API key from `sub`): sub must be the app's API key. */
-export function apiKeyFindings(claims: JsonObject, apiKey: string | undefined): Finding[] {
-  if (apiKey === undefined || claims.sub === apiKey) return [];
+/** The environment an `aud` names when it is another environment's token URL than the target's. */
+function otherEnvironmentOfAud(aud: unknown, target: Target): string | undefined {
+  if (typeof aud !== 'string' || target.environment === undefined || aud === target.tokenUrl)
+    return undefined;
+  const named = environmentOfTokenUrl(aud);
+  return named !== undefined && named !== target.environment ? named : undefined;
+}
+
+/**
+ * Whether two environments are proxies of one Apigee environment (same host: `int` and `int-mock`),
+ * and so share apps and API keys.
+ */
+function shareApps(environment: string, target: Target): boolean {
+  const url = tokenUrlOf(environment);
+  const targetUrl = target.tokenUrl ?? (target.environment && tokenUrlOf(target.environment));
+  return (
+    url !== undefined &&
+    !!targetUrl &&
+    URL.canParse(targetUrl) &&
+    new URL(url).host === new URL(targetUrl).host
+  );
+}
+
+/**
+ * The app check (`VerifyAPIKey.FromJWT` reads the API key from `sub`), which the platform runs
+ * after the claim checks and before the JWKS, signature and `aud` (`proxies/default.xml`).
+ *
+ * With the API key given, `sub` must be it. Without it, an `aud` naming another environment (on
+ * another host) suggests the assertion was made with that environment's credentials, whose API
+ * key the target does not know: the platform then answers 401 "Invalid 'iss'/'sub' claims" before
+ * it looks at `aud`. The doctor cannot know which key `sub` is, so it predicts that case and says so.
+ */
+export function apiKeyFindings(claims: JsonObject, apiKey: string | undefined, target: Target): Finding[] {
+  if (apiKey !== undefined)
+    return claims.sub === apiKey
+      ? []
+      : [
+          finding('API_KEY_MISMATCH', `sub is ${json(claims.sub)}, not the API key given.`, {
+            expected: apiKey,
+            actual: claims.sub,
+          }),
+        ];
+  const audEnvironment = otherEnvironmentOfAud(claims.aud, target);
+  if (audEnvironment === undefined || shareApps(audEnvironment, target)) return [];
   return [
-    finding('API_KEY_MISMATCH', `sub is ${json(claims.sub)}, not the API key given.`, {
-      expected: apiKey,
-      actual: claims.sub,
-    }),
+    finding(
+      'API_KEY_MISMATCH',
+      `aud is the ${audEnvironment} token URL, so sub is probably an API key of ${audEnvironment}; ${target.environment} checks the API key (sub) before aud and does not know it. Predicted on that assumption; if sub is an API key registered on ${target.environment}, the platform answers with the aud error instead.`,
+      {
+        sub: claims.sub,
+        audEnvironment,
+        environment: target.environment,
+        assumed: 'api-key-of-aud-environment',
+      },
+    ),
+  ];
+}
+
+/**
+ * `VerifyJWT`'s own expiry check, which only an `exp` beyond the JavaScript Date range reaches
+ * (the script's `new Date(exp * 1000)` is then invalid and its expiry test passes). Which fault
+ * `VerifyJWT` raises is not in the platform's source; the emulator keeps the "JWT has expired"
+ * answer (docs/nhs-platform.md §2, UNCONFIRMED), and so does the doctor.
+ */
+export function verifyJwtExpFindings(claims: JsonObject, nowMs: number): Finding[] {
+  if (!isExpiredForVerifyJwt(nowMs, claims.exp) || isExpiredAsPlatformJs(nowMs, claims.exp)) return [];
+  return [
+    finding(
+      'EXP_EXPIRED',
+      `The exp claim ${json(claims.exp)} is beyond the range of JavaScript dates: the platform's script lets it through, and Apigee's VerifyJWT then finds it expired (the exact answer is unconfirmed; predicted as "JWT has expired").`,
+      { exp: claims.exp, outOfDateRange: true },
+    ),
   ];
 }
 
@@ -173,7 +245,7 @@ function audHint(aud: string, url: string): string | undefined {
  * URL POSTed to, or an array containing it. Without a target only an absent or unknown `aud`
  * can be called out.
  */
-export function audFindings(aud: unknown, target: Target): Finding[] {
+export function audFindings(aud: unknown, target: Target, apiKeyGiven = false): Finding[] {
   const expected = target.tokenUrl;
   const audiences = (Array.isArray(aud) ? aud : [aud]).filter(
     (a): a is string => typeof a === 'string' && a !== '',
@@ -205,11 +277,17 @@ export function audFindings(aud: unknown, target: Target): Finding[] {
             actual: aud,
           }),
         ];
-  if (audEnvironment && audEnvironment !== target.environment)
+  if (audEnvironment && audEnvironment !== target.environment) {
+    // Which answer the platform gives depends on whose API key sub is (VerifyAPIKey runs first).
+    const assumed = shareApps(audEnvironment, target)
+      ? `${audEnvironment} and ${target.environment ?? 'the target'} share apps, so the API key check passes and aud decides.`
+      : apiKeyGiven
+        ? `Taking the API key given as registered on ${target.environment ?? 'the target'}, aud decides; were sub an API key of ${audEnvironment}, the platform would answer 401 "Invalid 'iss'/'sub' claims in client_assertion JWT" first.`
+        : `This is the answer only if sub is an API key registered on ${target.environment ?? 'the target'} (see API_KEY_MISMATCH).`;
     return [
       finding(
         'AUD_OTHER_ENVIRONMENT',
-        `aud "${first}" is the ${audEnvironment} token URL, not "${expected}".`,
+        `aud "${first}" is the ${audEnvironment} token URL, not "${expected}". ${assumed}`,
         {
           expected,
           actual: aud,
@@ -217,6 +295,7 @@ export function audFindings(aud: unknown, target: Target): Finding[] {
         },
       ),
     ];
+  }
   const hint = audHint(first, expected);
   return [
     finding('AUD_MISMATCH', `aud "${first}" is not the token URL "${expected}"${hint ? `: ${hint}` : ''}.`, {

@@ -5,7 +5,13 @@
  */
 import { systemClock } from '../clock.js';
 import { PLATFORM_ERRORS, type PlatformError, type PlatformErrorName } from '../nhs/platform.js';
-import { apiKeyFindings, audFindings, claimFindings, kidEnvironmentFindings } from './claims.js';
+import {
+  apiKeyFindings,
+  audFindings,
+  claimFindings,
+  kidEnvironmentFindings,
+  verifyJwtExpFindings,
+} from './claims.js';
 import { FINDINGS, type Finding, finding } from './findings.js';
 import { normaliseInput } from './input.js';
 import { readJwks } from './jwks.js';
@@ -80,7 +86,7 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
 
     if (header && claims) {
       findings.push(...claimFindings(header, claims, nowMs));
-      findings.push(...apiKeyFindings(claims, input.apiKey));
+      findings.push(...apiKeyFindings(claims, input.apiKey, target));
     }
     if (header && keys) {
       const verifiedRepair = repair?.repair.signatureVerified ? repair.decoded : undefined;
@@ -94,7 +100,9 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
           'No usable JWKS was given: the kid and signature were not checked; the prediction is a best guess.',
         ),
       );
-    if (claims) findings.push(...audFindings(claims.aud, target));
+    // VerifyJWT checks the time claims and then aud, after the signature (order within it UNCONFIRMED).
+    if (claims) findings.push(...verifyJwtExpFindings(claims, nowMs));
+    if (claims) findings.push(...audFindings(claims.aud, target, input.apiKey !== undefined));
     if (header) {
       const environment =
         target.environment ??

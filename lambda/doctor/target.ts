@@ -15,7 +15,8 @@ export interface Target {
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-const LOCAL_TOKEN_PATH = new URL(localProfile().tokenUrl).pathname;
+/** The emulator serves the token endpoint at both of NHS's paths (`emulator/server.ts`). */
+const LOCAL_TOKEN_PATHS = new Set([new URL(localProfile().tokenUrl).pathname, '/oauth2-mock/token']);
 
 /** Token URL → environment name, for every environment the proxy knows. */
 const KNOWN_TOKEN_URLS: ReadonlyMap<string, string> = new Map<string, string>([
@@ -32,7 +33,7 @@ export function environmentOfTokenUrl(url: string): string | undefined {
   if (known) return known;
   if (!URL.canParse(url)) return undefined;
   const parsed = new URL(url);
-  return LOOPBACK_HOSTS.has(parsed.hostname) && parsed.pathname === LOCAL_TOKEN_PATH && !parsed.search
+  return LOOPBACK_HOSTS.has(parsed.hostname) && LOCAL_TOKEN_PATHS.has(parsed.pathname) && !parsed.search
     ? 'local'
     : undefined;
 }
@@ -68,14 +69,16 @@ export function resolveTarget(tokenUrl?: string, environment?: string): Target {
 
 /**
  * Words in a key id that name an environment, and the environments each is compatible with.
- * "int" also covers int-mock; "dev" and "test" keys belong on internal-dev or the local emulator.
+ * Each word also covers the environment's mock-auth twin (`-mock`, the same Apigee environment):
+ * "dev" and "test" keys belong on internal-dev(-mock) or the local emulator; NHS's own e2e tests
+ * sign with kid `test-1` (ISA `e2e/tests/utils/helpers.py`, `create_client_assertion`).
  */
 const KID_ENVIRONMENT_WORDS: Readonly<Record<string, readonly string[]>> = {
-  dev: ['internal-dev', 'local'],
-  development: ['internal-dev', 'local'],
-  test: ['internal-dev', 'local', 'sandbox'],
+  dev: ['internal-dev', 'internal-dev-mock', 'local'],
+  development: ['internal-dev', 'internal-dev-mock', 'local'],
+  test: ['internal-dev', 'internal-dev-mock', 'local', 'sandbox', 'sandbox-mock'],
   local: ['local'],
-  sandbox: ['sandbox'],
+  sandbox: ['sandbox', 'sandbox-mock'],
   int: ['int', 'int-mock'],
   integration: ['int', 'int-mock'],
   prod: ['prod'],

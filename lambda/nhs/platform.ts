@@ -115,6 +115,8 @@ export const PLATFORM_ERRORS = {
   subjectExpired: invalidRequest(400, "Invalid 'exp' claim in subject_token JWT - JWT has expired"),
   subjectIssMissing: invalidRequest(400, "Missing 'iss' claim in subject_token JWT"),
   subjectAudMissing: invalidRequest(401, "Missing 'aud' claim in subject_token JWT"),
+  /** The same text from `SelectIdTokenIssuer.js`, which answers 400 where the claim checks answer 401. */
+  subjectAudEmpty: invalidRequest(400, "Missing 'aud' claim in subject_token JWT"),
   subjectIssUnknown: invalidRequest(400, "Missing or non-matching 'iss' claim in subject_token JWT"),
   subjectKidUnknown: invalidRequest(
     401,
@@ -166,10 +168,38 @@ export interface AssertionCheckContext {
 }
 
 /**
- * Applies the platform's client assertion claim checks in the platform's own order
- * (`validate-client-assertion-claims` plus the `RaiseFault.InvalidJwt` conditions):
- * alg → expired → kid → typ → exp missing → exp type → iss/sub → jti missing → jti type →
- * jti reused → exp more than 310 s ahead.
+ * The platform's expiry test, `new Date() > new Date(exp * 1000)`, evaluated with JavaScript's own
+ * coercions (`validate-client-assertion-claims.js` line 56, `validate-subject-token-claims.js`
+ * line 40). Anything that coerces to a past time counts as expired (`"123"`, `""`, `null`, `true`,
+ * `[]`, `[<past>]`); anything that coerces to `NaN` or lies outside the Date range (beyond
+ * ±8.64e15 ms, e.g. `-1e13` s) makes the Date invalid, the comparison false, and the check pass.
+ */
+export function isExpiredAsPlatformJs(nowMs: number, exp: unknown): boolean {
+  // Number() is the ToNumber that `exp * 1000` applies; JSON values cannot make it throw.
+  return new Date(nowMs) > new Date(Number(exp) * 1000);
+}
+
+/**
+ * The platform's `iss`/`sub` test, `!iss || !sub || iss != sub` (`validate-client-assertion-claims.js`
+ * lines 59-60). The comparison is JavaScript's loose one, so `123` and `"123"` or `["KEY"]` and
+ * `"KEY"` pass here; the API key check on `sub` (`VerifyAPIKey.FromJWT`) decides afterwards.
+ */
+export function issSubFailAsPlatformJs(iss: unknown, sub: unknown): boolean {
+  // biome-ignore lint/suspicious/noDoubleEquals: the platform's JavaScript compares loosely; so must we.
+  return !iss || !sub || iss != sub;
+}
+
+/**
+ * Applies the platform's client assertion claim checks in the platform's own order and with its
+ * JavaScript semantics (`validate-client-assertion-claims.js` lines 47-81, then the
+ * `RaiseFault.InvalidJwt` condition): alg → expired → kid → typ → exp missing → exp type →
+ * iss/sub → jti missing → jti type → jti reused → exp more than 310 s ahead.
+ *
+ * Two rules depend on Apigee internals the source does not show, and keep a strict reading
+ * (docs/nhs-platform.md §2, UNCONFIRMED): `alg` must be the string `"RS512"` (the JavaScript's
+ * `!= "RS512"` would let `["RS512"]` through, but what `DecodeJWT` makes of a non-string `alg` is
+ * not known), and "more than 5 minutes" is `exp - now > 310` on unrounded seconds (the script reads
+ * `DecodeJWT`'s `seconds_remaining`, whose rounding is not known).
  *
  * @returns the name of the first failing check, or `undefined` when all pass.
  */
@@ -181,14 +211,13 @@ export function checkAssertionClaims(
   const nowS = ctx.nowMs / 1000;
   const { exp, iss, sub, jti } = claims;
   if (header.alg !== ASSERTION_ALG) return 'assertionAlg';
-  // The expiry check runs before the presence and type checks, so only a numeric exp can trip it.
-  if (typeof exp === 'number' && nowS > exp) return 'assertionExpired';
+  if (isExpiredAsPlatformJs(ctx.nowMs, exp)) return 'assertionExpired';
   if (!header.kid) return 'assertionKidMissing';
   if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'jwt') return 'assertionTyp';
-  if (exp === undefined || exp === null) return 'assertionExpMissing';
+  if (!exp) return 'assertionExpMissing';
   if (typeof exp !== 'number') return 'assertionExpType';
-  if (!iss || !sub || iss !== sub) return 'assertionIssSub';
-  if (jti === undefined || jti === null) return 'assertionJtiMissing';
+  if (issSubFailAsPlatformJs(iss, sub)) return 'assertionIssSub';
+  if (!jti) return 'assertionJtiMissing';
   if (typeof jti !== 'string') return 'assertionJtiType';
   if (ctx.isJtiReused?.(jti, sub)) return 'assertionJtiReused';
   if (exp - nowS > MAX_ASSERTION_LIFETIME_S) return 'assertionExpTooFar';
@@ -196,8 +225,29 @@ export function checkAssertionClaims(
 }
 
 /**
- * Applies the platform's subject token (CIS2 ID token) claim checks in its own order
- * (`validate-subject-token-claims.js`, then `SelectIdTokenIssuer.js`).
+ * Whether `VerifyJWT` itself would find the token expired (`exp` plus its 10 s `TimeAllowance`
+ * before now). Only an `exp` the JavaScript cannot turn into a Date (below -8.64e12 s) gets this
+ * far. Which fault `VerifyJWT` raises then is not in the platform's source; the emulator keeps its
+ * earlier answer, "JWT has expired" (docs/nhs-platform.md §2, UNCONFIRMED).
+ */
+export function isExpiredForVerifyJwt(nowMs: number, exp: unknown): boolean {
+  return typeof exp === 'number' && exp * 1000 + VERIFY_JWT_TIME_ALLOWANCE_MS < nowMs;
+}
+
+/** `<TimeAllowance>10s</TimeAllowance>` of `VerifyJWT.ClientCredentials` and `VerifyJWT.SubjectToken`. */
+export const VERIFY_JWT_TIME_ALLOWANCE_MS = 10_000;
+
+/**
+ * Whether Apigee shows a decoded claim as `[""]`, the value `SelectIdTokenIssuer.js` treats as
+ * missing: an array holding one empty string. How Apigee renders other arrays is UNCONFIRMED.
+ */
+const isEmptyStringArray = (value: unknown): boolean =>
+  Array.isArray(value) && value.length === 1 && value[0] === '';
+
+/**
+ * Applies the platform's subject token (CIS2 ID token) claim checks in its own order and with its
+ * JavaScript semantics: `validate-subject-token-claims.js` lines 33-43, then `SelectIdTokenIssuer.js`
+ * lines 13-22 (its `exp` test cannot fail by then: `exp` is already a number).
  *
  * @param acceptedIssuers - issuers the environment trusts (CIS2, NHS login); `iss` must equal one exactly.
  * @returns the name of the first failing check, or `undefined` when all pass.
@@ -208,16 +258,43 @@ export function checkSubjectTokenClaims(
   nowMs: number,
   acceptedIssuers: readonly string[],
 ): PlatformErrorName | undefined {
+  const { exp, iss, aud } = claims;
   if (!header.kid) return 'subjectKidMissing';
   if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'jwt') return 'subjectTyp';
   if (!header.alg) return 'subjectAlgMissing';
-  if (!claims.exp) return 'subjectExpMissing';
-  if (typeof claims.exp !== 'number') return 'subjectExpType';
-  if (nowMs > claims.exp * 1000) return 'subjectExpired';
-  if (!claims.iss) return 'subjectIssMissing';
-  if (!claims.aud) return 'subjectAudMissing';
-  if (typeof claims.iss !== 'string' || !acceptedIssuers.includes(claims.iss)) return 'subjectIssUnknown';
+  if (!exp) return 'subjectExpMissing';
+  if (typeof exp !== 'number') return 'subjectExpType';
+  if (isExpiredAsPlatformJs(nowMs, exp)) return 'subjectExpired';
+  if (!iss) return 'subjectIssMissing';
+  if (!aud) return 'subjectAudMissing';
+  if (typeof iss !== 'string' || !acceptedIssuers.includes(iss)) return 'subjectIssUnknown';
+  if (isEmptyStringArray(aud)) return 'subjectAudEmpty';
   return undefined;
+}
+
+/**
+ * Form fields that shorten token lifetimes (`JavaScript.CalculateAccessTokenOverride`,
+ * `...RefreshTokenOverride`, `...RefreshTokenValidityOverride` with the `AssignMessage.*Override`
+ * policies). Client credentials and token exchange honour only the access token field; the
+ * refresh grant honours all three (`proxies/default.xml`).
+ */
+export const LIFETIME_OVERRIDE_FIELDS = {
+  accessToken: '_access_token_expiry_ms',
+  refreshToken: '_refresh_token_expiry_ms',
+  refreshTokensValidity: '_refresh_tokens_validity_ms',
+} as const;
+
+/**
+ * The lifetime a `_..._ms` form field sets, or `undefined` when the platform keeps its default.
+ * The platform overrides when `parseInt(field) < parseInt(default)` (`calculate-access-token-override.js`
+ * line 4 and its two twins) and then assigns the field's raw text. What Apigee's `OAuthV2` makes of
+ * text `parseInt` reads only in part (`"100abc"`, `"-5"`, `"1e3"`) is UNCONFIRMED, so only a whole
+ * positive number of milliseconds overrides here; anything else keeps the default.
+ */
+export function lifetimeOverrideMs(field: string | null, defaultMs: number): number | undefined {
+  if (field === null || !Number.isFinite(defaultMs)) return undefined;
+  if (!(Number.parseInt(field, 10) < Math.trunc(defaultMs))) return undefined;
+  return /^[1-9][0-9]{0,14}$/.test(field) ? Number(field) : undefined;
 }
 
 /** Token URL (also the assertion `aud`) of each real platform environment. */

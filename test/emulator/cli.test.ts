@@ -75,6 +75,7 @@ describe.concurrent('emulator CLI', () => {
       '--jwks-url',
       '--config',
       '--jwks-cache-seconds',
+      '--accept-content-type-parameters',
     ])
       expect(stdout).toContain(option);
   });
@@ -130,5 +131,44 @@ describe.concurrent('emulator CLI', () => {
     expect(fromFlags.status, fromFlags.text).toBe(200);
     expect(fromConfig.status, fromConfig.text).toBe(200);
     expect(code).toBe(0);
+  });
+
+  it('accepts a charset parameter only with --accept-content-type-parameters, and serves /oauth2-mock/token', async () => {
+    // Prepare
+    await writeFile(join(dir, 'lenient-jwks.json'), JSON.stringify(flagKey.jwks));
+    const start = (extra: string[]) =>
+      runCli([
+        '--port',
+        '0',
+        '--api-key',
+        'app',
+        '--client-secret',
+        's',
+        '--jwks-file',
+        join(dir, 'lenient-jwks.json'),
+        ...extra,
+      ]);
+    const post = async (tokenUrl: string, url = tokenUrl) =>
+      postForm(
+        url,
+        clientCredentialsForm(await signAssertion({ key: flagKey, apiKey: 'app', aud: url })),
+        'application/x-www-form-urlencoded;charset=UTF-8',
+      );
+    const strict = start([]);
+    const lenient = start(['--accept-content-type-parameters']);
+
+    // Act
+    const strictAnswer = await post(await tokenUrlOf(strict));
+    const lenientUrl = await tokenUrlOf(lenient);
+    const lenientAnswer = await post(lenientUrl);
+    const mockPathAnswer = await post(lenientUrl, lenientUrl.replace('/oauth2/token', '/oauth2-mock/token'));
+    strict.kill('SIGTERM');
+    lenient.kill('SIGTERM');
+    await Promise.all([once(strict, 'exit'), once(lenient, 'exit')]);
+
+    // Assess
+    expect(strictAnswer.status).toBe(415);
+    expect(lenientAnswer.status, lenientAnswer.text).toBe(200);
+    expect(mockPathAnswer.status, mockPathAnswer.text).toBe(200);
   });
 });

@@ -204,3 +204,51 @@ describe('expiry by the emulator clock', () => {
     expectPlatformError(response, 'subjectExpired');
   });
 });
+
+// Flow.PostRefreshToken (proxies/default.xml lines 818-857) runs all three overrides, then
+// calculate-refresh-token-expires-in.js: the new refresh token lives min(now + expiry, first + validity).
+describe('refresh_token grant lifetime overrides', () => {
+  it('shortens the access token, the refresh token, and the session validity when below the default', async () => {
+    // Prepare
+    const session = await signIn();
+    clock.advance(60_000);
+
+    // Act
+    const response = await refresh(session.refresh_token, {
+      _access_token_expiry_ms: '120000',
+      _refresh_token_expiry_ms: '3600000',
+    });
+    const bySessionLimit = await refresh(response.json().refresh_token as string, {
+      _refresh_tokens_validity_ms: '1800000',
+    });
+
+    // Assess
+    expect(response.json()).toMatchObject({ expires_in: '119', refresh_token_expires_in: '3599' });
+    // 30 min validity from the first issue, 60 s of which have passed.
+    expect(bySessionLimit.json()).toMatchObject({ expires_in: '599', refresh_token_expires_in: '1739' });
+  });
+
+  it('ignores overrides at or above the default', async () => {
+    const session = await signIn();
+    const response = await refresh(session.refresh_token, {
+      _access_token_expiry_ms: '600000',
+      _refresh_token_expiry_ms: '99999999',
+      _refresh_tokens_validity_ms: '99999999',
+    });
+    expect(response.json()).toMatchObject({ expires_in: '599', refresh_token_expires_in: '43199' });
+  });
+
+  it('refuses a session older than a shortened validity, spending the refresh token', async () => {
+    // Prepare
+    const session = await signIn();
+    clock.advance(120_000);
+
+    // Act
+    const tooOld = await refresh(session.refresh_token, { _refresh_tokens_validity_ms: '60000' });
+    const again = await refresh(session.refresh_token);
+
+    // Assess
+    expectPlatformError(tooOld, 'refreshPeriodExpired');
+    expectPlatformError(again, 'refreshTokenInvalid');
+  });
+});

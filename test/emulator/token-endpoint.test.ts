@@ -151,6 +151,103 @@ describe('method and media type', () => {
     // Assess
     expectPlatformError(response, 'contentType');
   });
+
+  describe('with acceptContentTypeParameters', () => {
+    let lenient: Emulator;
+    beforeAll(async () => {
+      lenient = await startEmulator({
+        acceptContentTypeParameters: true,
+        apps: [{ apiKey: API_KEY, clientSecret: 'secret', jwks: key.jwks }],
+      });
+    });
+    afterAll(() => lenient.close());
+
+    it.each([
+      'application/x-www-form-urlencoded;charset=UTF-8',
+      'application/x-www-form-urlencoded; charset=utf-8',
+      'Application/X-WWW-Form-Urlencoded',
+    ])('accepts %s', async (contentType) => {
+      // Prepare
+      const form = clientCredentialsForm(
+        await signAssertion({ key, apiKey: API_KEY, aud: lenient.tokenUrl }),
+      );
+
+      // Act
+      const response = await postForm(lenient.tokenUrl, form, contentType);
+
+      // Assess
+      expect(response.status).toBe(200);
+    });
+
+    it.each([
+      'application/json',
+      'application/x-www-form-urlencoded-foo',
+      'application/x-www-form-urlencoded;x',
+    ])('still rejects %s with the platform 415', async (contentType) => {
+      const form = clientCredentialsForm(
+        await signAssertion({ key, apiKey: API_KEY, aud: lenient.tokenUrl }),
+      );
+      expectPlatformError(await postForm(lenient.tokenUrl, form, contentType), 'contentType');
+    });
+  });
+});
+
+describe("the mock-auth path /oauth2-mock/token (pytest-nhsd-apim's default)", () => {
+  it('serves the token endpoint with aud = its own URL', async () => {
+    // Prepare
+    const form = clientCredentialsForm(await assertion({ aud: emulator.mockTokenUrl }));
+
+    // Act
+    const response = await postForm(emulator.mockTokenUrl, form);
+
+    // Assess
+    expect(emulator.mockTokenUrl).toBe(`${emulator.baseUrl}/oauth2-mock/token`);
+    expect(response.status).toBe(200);
+  });
+
+  it.each([
+    ['/oauth2/token aud posted to /oauth2-mock/token', () => emulator.tokenUrl, () => emulator.mockTokenUrl],
+    ['/oauth2-mock/token aud posted to /oauth2/token', () => emulator.mockTokenUrl, () => emulator.tokenUrl],
+  ])('rejects a %s', async (_, aud, url) => {
+    const response = await postForm(url(), clientCredentialsForm(await assertion({ aud: aud() })));
+    expectPlatformError(response, 'assertionAud');
+  });
+});
+
+describe('lifetime overrides (JavaScript.Calculate*Override, AssignMessage.*Override)', () => {
+  it.each([
+    ['100000', '99'],
+    ['500000', '499'],
+    ['700000', '599'],
+    ['600000', '599'],
+    ['100abc', '599'],
+  ])('client_credentials with _access_token_expiry_ms=%s reports expires_in %s', async (field, expiresIn) => {
+    // Prepare
+    const form = { ...clientCredentialsForm(await assertion()), _access_token_expiry_ms: field };
+
+    // Act
+    const response = await postForm(emulator.tokenUrl, form);
+
+    // Assess
+    expect(response.json()).toMatchObject({ expires_in: expiresIn });
+  });
+
+  it('token exchange honours _access_token_expiry_ms but not the refresh fields (not in its flow)', async () => {
+    // Prepare
+    const form = {
+      ...tokenExchangeForm(await assertion(), await emulator.idToken()),
+      _access_token_expiry_ms: '100000',
+      _refresh_token_expiry_ms: '100000',
+      _refresh_tokens_validity_ms: '100000',
+    };
+
+    // Act
+    const body = (await postForm(emulator.tokenUrl, form)).json();
+
+    // Assess
+    expect(body).toMatchObject({ expires_in: '99', refresh_token_expires_in: '43199' });
+    expect(emulator.introspect(String(body.access_token))).toMatchObject({ active: true });
+  });
 });
 
 type FormBuilder = () => Promise<Record<string, string | undefined>>;
@@ -289,6 +386,39 @@ describe('§4b client assertion claims, in the platform order', () => {
     ['no jti', () => assertion({ claims: { jti: undefined } }), 'assertionJtiMissing'],
     ['a numeric jti', () => assertion({ claims: { jti: 12345 } }), 'assertionJtiType'],
     ['exp 311 s ahead', () => assertion({ claims: { exp: nowS() + 312 } }), 'assertionExpTooFar'],
+    // validate-client-assertion-claims.js line 56 coerces: these are "expired", before the kid check.
+    [
+      'an exp of "" (coerces to 0), before a missing kid',
+      () => assertion({ header: { kid: undefined }, claims: { exp: '' } }),
+      'assertionExpired',
+    ],
+    ['an exp of null', () => assertion({ claims: { exp: null } }), 'assertionExpired'],
+    ['an exp of [<past>]', () => assertion({ claims: { exp: [nowS() - 60] } }), 'assertionExpired'],
+    [
+      'a past numeric string exp',
+      () => assertion({ claims: { exp: String(nowS() - 60) } }),
+      'assertionExpired',
+    ],
+    [
+      'an exp of 1e13 (an invalid Date: not "expired")',
+      () => assertion({ claims: { exp: 1e13 } }),
+      'assertionExpTooFar',
+    ],
+    [
+      'an exp of -1e13 (passes the script; VerifyJWT, UNCONFIRMED)',
+      () => assertion({ claims: { exp: -1e13 } }),
+      'assertionExpired',
+    ],
+    // Line 61: `!jwtPayload.jti`.
+    ['an empty jti', () => assertion({ claims: { jti: '' } }), 'assertionJtiMissing'],
+    ['a jti of 0', () => assertion({ claims: { jti: 0 } }), 'assertionJtiMissing'],
+    ['a jti of false', () => assertion({ claims: { jti: false } }), 'assertionJtiMissing'],
+    // Lines 59-60 compare loosely; VerifyAPIKey.FromJWT then reads sub.
+    [
+      'sub ["KEY"] with iss "KEY" (loosely equal, unknown as an API key)',
+      () => assertion({ claims: { sub: [API_KEY] } }),
+      'unknownApiKey',
+    ],
   ];
 
   it.each(rows)('rejects %s', async (_, build, expected) => {
@@ -378,6 +508,16 @@ describe('§4c app, JWKS and signature', () => {
   });
 });
 
+describe('loose iss/sub', () => {
+  it('accepts iss ["KEY"] with sub "KEY": the script compares with != and the API key is read from sub', async () => {
+    const response = await postForm(
+      emulator.tokenUrl,
+      clientCredentialsForm(await assertion({ claims: { iss: [API_KEY] } })),
+    );
+    expect(response.status).toBe(200);
+  });
+});
+
 describe('jti burning', () => {
   it.each<[string, () => Partial<AssertionOptions>, Record<string, unknown>, PlatformErrorName]>([
     ['its signature', () => ({ signingKey: strangerKey.privateKey }), {}, 'signatureInvalid'],
@@ -410,6 +550,25 @@ describe('jti burning', () => {
     expect(retry.status).toBe(200);
   });
 
+  it('keys a non-string sub apart from the string it loosely equals', async () => {
+    // Prepare: sub ["KEY"] passes the loose iss/sub check, burns its jti, then fails the API key check.
+    const jti = randomUUID();
+    const arraySub = await postForm(
+      emulator.tokenUrl,
+      clientCredentialsForm(await assertion({ claims: { jti, sub: [API_KEY] } })),
+    );
+
+    // Act
+    const stringSub = await postForm(
+      emulator.tokenUrl,
+      clientCredentialsForm(await assertion({ claims: { jti } })),
+    );
+
+    // Assess
+    expectPlatformError(arraySub, 'unknownApiKey');
+    expect(stringSub.status).toBe(200);
+  });
+
   it('keys spent jtis by the assertion sub, so another app may use the same jti', async () => {
     // Prepare
     const jti = randomUUID();
@@ -434,6 +593,11 @@ describe('§4d subject token (CIS2 ID token)', () => {
     ['a string exp', { exp: String(nowS() + 60) }, 'subjectExpType'],
     ['an expired exp', { exp: nowS() - 1 }, 'subjectExpired'],
     ['no iss', { iss: null }, 'subjectIssMissing'],
+    // SelectIdTokenIssuer.js lines 19-20: Apigee shows an aud of [""] as '[""]', answered with 400.
+    ['an aud of [""] (400, SelectIdTokenIssuer.js)', { aud: [''] }, 'subjectAudEmpty'],
+    ['an aud of "" (401, validate-subject-token-claims.js)', { aud: '' }, 'subjectAudMissing'],
+    // Beyond the Date range: the script passes it, VerifyJWT finds it expired (answer UNCONFIRMED).
+    ['an exp of -1e13', { exp: -1e13 }, 'subjectExpired'],
     [
       'no aud, before an unknown iss (401)',
       { aud: null, iss: 'https://elsewhere.example' },

@@ -83,16 +83,48 @@ describe('the order after the claims: API key, kid, signature, audience', () => 
 
   it('predicts the kid before the audience, and the signature before the audience', async () => {
     const wrongAud = { aud: PLATFORM_TOKEN_URLS.prod };
-    const kid = await run(await signAssertion(key, { header: { kid: 'gone' }, claims: wrongAud }), {
-      jwks: jwksOf(key),
-    });
+    const known = { jwks: jwksOf(key), apiKey: API_KEY };
+    const kid = await run(await signAssertion(key, { header: { kid: 'gone' }, claims: wrongAud }), known);
     expect(kid.predicted).toEqual({ ...PLATFORM_ERRORS.assertionKidUnknown });
-    const sig = await run(await signAssertion(other, { header: { kid: key.kid }, claims: wrongAud }), {
+    const sig = await run(await signAssertion(other, { header: { kid: key.kid }, claims: wrongAud }), known);
+    expect(sig.predicted).toEqual({ ...PLATFORM_ERRORS.signatureInvalid });
+    const aud = await run(await signAssertion(key, { claims: wrongAud }), known);
+    expect(aud.predicted).toEqual({ ...PLATFORM_ERRORS.assertionAud });
+  });
+});
+
+// proxies/default.xml (Flow.PostTokenTokenExchange, lines 471-503): VerifyAPIKey.FromJWT on sub runs
+// before VerifyJWT.ClientCredentials, which checks aud; which answer comes depends on whose key sub is.
+describe('aud of another environment: the API key check comes first', () => {
+  const prodAud = { claims: { aud: PLATFORM_TOKEN_URLS.prod } };
+  const find = (d: { findings: { code: string }[] }, code: string) =>
+    d.findings.find((f) => f.code === code) as { message: string; assumed?: string } | undefined;
+
+  it('without the API key, predicts the API key refusal and says which case it assumed', async () => {
+    const d = await run(await signAssertion(key, prodAud), { jwks: jwksOf(key) });
+    expect(d.predicted).toEqual({ ...PLATFORM_ERRORS.unknownApiKey });
+    expect(find(d, 'API_KEY_MISMATCH')).toMatchObject({ assumed: 'api-key-of-aud-environment' });
+    expect(find(d, 'API_KEY_MISMATCH')?.message).toContain('if sub is an API key registered on int');
+    expect(find(d, 'AUD_OTHER_ENVIRONMENT')?.message).toContain(
+      'only if sub is an API key registered on int',
+    );
+  });
+
+  it('with the API key given and equal to sub, predicts the aud refusal and names the other case', async () => {
+    const d = await run(await signAssertion(key, prodAud), { jwks: jwksOf(key), apiKey: API_KEY });
+    expect(d.predicted).toEqual({ ...PLATFORM_ERRORS.assertionAud });
+    expect(find(d, 'AUD_OTHER_ENVIRONMENT')?.message).toContain(
+      "would answer 401 \"Invalid 'iss'/'sub' claims",
+    );
+  });
+
+  it('predicts the aud refusal for the mock-auth twin on the same host, whose apps are the same', async () => {
+    const d = await run(await signAssertion(key, { claims: { aud: PLATFORM_TOKEN_URLS['int-mock'] } }), {
       jwks: jwksOf(key),
     });
-    expect(sig.predicted).toEqual({ ...PLATFORM_ERRORS.signatureInvalid });
-    const aud = await run(await signAssertion(key, { claims: wrongAud }), { jwks: jwksOf(key) });
-    expect(aud.predicted).toEqual({ ...PLATFORM_ERRORS.assertionAud });
+    expect(d.predicted).toEqual({ ...PLATFORM_ERRORS.assertionAud });
+    expect(find(d, 'API_KEY_MISMATCH')).toBeUndefined();
+    expect(find(d, 'AUD_OTHER_ENVIRONMENT')?.message).toContain('share apps');
   });
 
   it('without a JWKS, says so and predicts from the checks it could run', async () => {
@@ -197,6 +229,11 @@ describe('target and kid names', () => {
     ['int-2026-11', 'prod', 'int'],
     ['int-2026-11', 'int-mock', undefined],
     ['dev-key', 'internal-dev', undefined],
+    // NHS's standard e2e kid (ISA e2e/tests/utils/helpers.py, create_client_assertion) on the mock-auth twins.
+    ['test-1', 'internal-dev-mock', undefined],
+    ['dev-key', 'internal-dev-mock', undefined],
+    ['sandbox-1', 'sandbox-mock', undefined],
+    ['test-1', 'int-mock', 'test'],
     ['aGVsbG8tint_x1', 'prod', undefined],
     ['b3c1f0e2', 'int', undefined],
   ])('kid %s on %s clashes on %s', (kid, environment, word) => {

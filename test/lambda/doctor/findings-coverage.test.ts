@@ -210,7 +210,9 @@ const SCENARIOS: Record<FindingCode, (k: Keys) => Promise<Scenario>> = {
     predicted: 'assertionAud',
   }),
   AUD_OTHER_ENVIRONMENT: async (k) => ({
-    input: at(await signAssertion(k.main, { claims: { aud: PLATFORM_TOKEN_URLS.prod } })),
+    input: at(await signAssertion(k.main, { claims: { aud: PLATFORM_TOKEN_URLS.prod } }), {
+      apiKey: API_KEY,
+    }),
     predicted: 'assertionAud',
   }),
   AUD_NOT_CHECKED: async (k) => ({
