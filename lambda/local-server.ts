@@ -19,9 +19,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    // Keep one byte past the limit so the handler sees an oversize body and answers 413.
-    if (size > MAX_BODY_BYTES + 1) break;
     chunks.push(chunk);
+    // Keep the chunk that crosses the limit, so the handler sees an oversize body and answers 413
+    // (dropping it could leave exactly MAX_BODY_BYTES of truncated JSON: a misleading 400).
+    if (size > MAX_BODY_BYTES) break;
   }
   return Buffer.concat(chunks)
     .subarray(0, MAX_BODY_BYTES + 1)
