@@ -191,10 +191,11 @@ async function tokenExchange(
   if (form.get('client_assertion_type') !== URN.clientAssertionType) reject('clientAssertionType');
   if (form.get('grant_type') !== URN.tokenExchange) reject('grantTypeInvalid');
   const app = await verifyClientAssertion(deps, form, postedUrl);
-  const subject = await verifySubjectToken(deps, form);
-  const refresh = deps.tokens.issueRefreshToken({ sub: subject, apiKey: app.apiKey, refreshCount: 0 });
+  const { subject, idAssuranceLevel } = await verifySubjectToken(deps, form);
+  const session = { sub: subject, apiKey: app.apiKey, refreshCount: 0, idAssuranceLevel };
+  const refresh = deps.tokens.issueRefreshToken(session);
   return {
-    access_token: deps.tokens.issueAccessToken(subject, app.apiKey),
+    access_token: deps.tokens.issueAccessToken(subject, app.apiKey, idAssuranceLevel),
     expires_in: String(deps.tokens.lifetimes.accessTokenTtlS),
     token_type: 'Bearer',
     issued_token_type: URN.accessToken,
@@ -228,7 +229,7 @@ function refresh(
   const refreshCount = grant.refreshCount + 1;
   const next = deps.tokens.issueRefreshToken({ ...grant, refreshCount });
   return {
-    access_token: deps.tokens.issueAccessToken(grant.sub, app.apiKey),
+    access_token: deps.tokens.issueAccessToken(grant.sub, app.apiKey, grant.idAssuranceLevel),
     expires_in: String(deps.tokens.lifetimes.accessTokenTtlS),
     token_type: 'Bearer',
     refresh_token: next.token,
@@ -306,9 +307,12 @@ async function verifyClientAssertion(
  * The subject token steps of docs/nhs-platform.md §4 (12 to 17): decode, claim and issuer checks, CIS2
  * `kid`, signature, and the e-RS assurance-level scope filter.
  *
- * @returns the CIS2 user the token is for (its `sub`).
+ * @returns the CIS2 user the token is for (its `sub`) and its `id_assurance_level`.
  */
-async function verifySubjectToken(deps: TokenEndpointDeps, form: URLSearchParams): Promise<string> {
+async function verifySubjectToken(
+  deps: TokenEndpointDeps,
+  form: URLSearchParams,
+): Promise<{ subject: string; idAssuranceLevel?: number }> {
   const token = form.get('subject_token');
   if (!token) reject('subjectTokenMissing');
   const { header, payload } = decodeOr(token, 'subjectTokenMalformed');
@@ -326,5 +330,6 @@ async function verifySubjectToken(deps: TokenEndpointDeps, form: URLSearchParams
   // the product scopes matching it; e-RS only has aal2 and aal3 scopes, so nothing else survives.
   if (!ERS_ASSURANCE_LEVELS.includes(String(payload.authentication_assurance_level)))
     reject('unauthorizedClient');
-  return String(payload.sub ?? '');
+  const level = Number(payload.id_assurance_level);
+  return { subject: String(payload.sub ?? ''), idAssuranceLevel: Number.isFinite(level) ? level : undefined };
 }
