@@ -119,7 +119,7 @@ export function regionOfApiUrl(url: string | URL): string | undefined {
 }
 
 /** SHA-256 and HMAC-SHA-256 for the signer, from node:crypto (the shape of @smithy/hash-node's). */
-class Sha256 {
+export class Sha256 {
   private hash;
   constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
     this.hash = this.create();

@@ -4,9 +4,9 @@
  * and @smithy/signature-v4, the signer of the AWS SDK for JavaScript, on the requests the proxy's
  * callers send.
  */
-import { createHash } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
+import { Sha256 } from '../../client/token-proxy-client.js';
 import {
   LOCAL_SIGV4_DEFAULTS,
   localSigV4FromEnv,
@@ -15,26 +15,6 @@ import {
   sigV4Signature,
   verifySigV4,
 } from '../../lambda/local-sigv4.js';
-
-class Sha256 {
-  private readonly chunks: Buffer[] = [];
-  constructor(private readonly secret?: string | Uint8Array) {}
-  update(data: string | Uint8Array): void {
-    this.chunks.push(Buffer.from(data as Uint8Array));
-  }
-  async digest(): Promise<Uint8Array> {
-    const data = Buffer.concat(this.chunks);
-    const { createHmac } = await import('node:crypto');
-    return this.secret === undefined
-      ? createHash('sha256').update(data).digest()
-      : createHmac('sha256', Buffer.from(this.secret as Uint8Array))
-          .update(data)
-          .digest();
-  }
-  reset(): void {
-    this.chunks.length = 0;
-  }
-}
 
 const credential = { accessKeyId: 'AKIATESTTESTTESTTEST', secretAccessKey: 'test/secret+key=value' };
 const SIGNED_AT = Date.UTC(2026, 11, 1, 19, 45, 0);
