@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Handler, ProxyEvent } from './handler.js';
-import { type SigV4Policy, verifySigV4 } from './local-sigv4.js';
+import { requiresSigV4, type SigV4Policy, verifySigV4 } from './local-sigv4.js';
 import { MAX_BODY_BYTES } from './request.js';
 
 /** A running local server. */
@@ -68,6 +68,7 @@ export async function serveLocally(
       const target = req.url ?? '/';
       const refusal =
         options.sigv4 &&
+        requiresSigV4(event.httpMethod, event.path) &&
         verifySigV4(
           { method: event.httpMethod, target, headers: event.headers, body: event.body ?? '' },
           options.sigv4,

@@ -206,6 +206,15 @@ export function verifySigV4(request: SignedRequest, policy: SigV4Policy): SigV4R
     : { reason: 'signature mismatch', errorType: 'InvalidSignatureException', message: MISMATCH };
 }
 
+/**
+ * Whether a route is behind SigV4 when deployed. `GET /jwks.json` is not: NHS fetches it anonymously
+ * from the separate public JWKS API (lib/public-jwks.ts), and locally the emulator fetches it from the
+ * local server the same way.
+ */
+export function requiresSigV4(method: string, path: string): boolean {
+  return !(method === 'GET' && path.replace(/\/+$/, '') === '/jwks.json');
+}
+
 /** The test credential `npm start` and the tests use when `LOCAL_SIGV4` is on. Not an AWS key. */
 export const LOCAL_SIGV4_DEFAULTS = {
   accessKeyId: 'AKIALOCALSIGV4TEST00',
