@@ -3,8 +3,8 @@
  * proxy's `POST /token` through the SigV4 client (client/), then e-RS A030 with the access token.
  * Each step prints its status and identifiers; no token is ever printed.
  */
-import { TokenProxyClient, TokenProxyError } from '../client/index.js';
-import { type Emulator, ERS_A030_PATH, rolesOfBundle } from '../emulator/index.js';
+import { rolesOfBundle, TokenProxyClient, TokenProxyError } from '../client/index.js';
+import { type Emulator, ERS_A030_PATH } from '../emulator/index.js';
 import { decodeJws } from '../lambda/jws.js';
 import { LOCAL_SIGV4_DEFAULTS, type SigV4Policy } from '../lambda/local-sigv4.js';
 

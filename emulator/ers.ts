@@ -28,6 +28,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ERS_BUSINESS_FUNCTION_SYSTEM } from '../client/ers-roles.js';
 import type { Clock } from '../lambda/clock.js';
 import type { AccessTokenInfo } from './token-store.js';
 
@@ -41,7 +42,7 @@ export const FHIR_JSON = 'application/fhir+json';
 
 /** Coding systems of A030 answers and OperationOutcomes. */
 export const ERS_SYSTEMS = {
-  businessFunction: 'https://fhir.nhs.uk/CodeSystem/eRS-BusinessFunction-1',
+  businessFunction: ERS_BUSINESS_FUNCTION_SYSTEM,
   odsCode: 'https://fhir.nhs.uk/Id/ods-organization-code',
   sdsUserId: 'https://fhir.nhs.uk/Id/sds-user-id',
   errorOrWarning: 'https://fhir.nhs.uk/CodeSystem/NHSD-API-ErrorOrWarningCode',
@@ -248,20 +249,4 @@ export function practitionerRoleBundle(
       };
     }),
   };
-}
-
-/** The (organisation, business function) pairs an A030 Bundle offers, for choosing the e-RS headers. */
-export function rolesOfBundle(bundle: unknown): { ods: string; businessFunction: string }[] {
-  const entries = (bundle as { entry?: { resource?: Record<string, unknown> }[] })?.entry ?? [];
-  return entries.flatMap(({ resource }) => {
-    const ods = (resource?.organization as { identifier?: { value?: string } } | undefined)?.identifier
-      ?.value;
-    const codes = (resource?.code as { coding?: { system?: string; code?: string }[] }[] | undefined) ?? [];
-    if (!ods) return [];
-    return codes.flatMap(({ coding }) =>
-      (coding ?? [])
-        .filter((c) => c.system === ERS_SYSTEMS.businessFunction && typeof c.code === 'string')
-        .map((c) => ({ ods, businessFunction: c.code as string })),
-    );
-  });
 }

@@ -12,7 +12,6 @@ export {
   type ErsRole,
   type ErsStandIn,
   FHIR_JSON,
-  rolesOfBundle,
 } from './ers.js';
 export {
   type FaultKind,

@@ -4,13 +4,13 @@
  * OperationOutcomes (shapes and sources in emulator/ers.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { rolesOfBundle } from '../../client/index.js';
 import {
   DEFAULT_ERS_ROLES,
   type Emulator,
   ERS_A030_PATH,
   ERS_IAL_DIAGNOSTICS,
   FHIR_JSON,
-  rolesOfBundle,
   startEmulator,
 } from '../../emulator/index.js';
 import { ManualClock } from '../../lambda/clock.js';
