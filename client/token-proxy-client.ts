@@ -19,8 +19,8 @@ export type CredentialsOption =
 /** Options of {@link TokenProxyClient}. */
 export interface TokenProxyClientOptions {
   /**
-   * Base URL of the internal API's stage, e.g. `https://abc123.execute-api.eu-west-2.amazonaws.com/v1`
-   * (stack output `InternalApiUrl`).
+   * The stack output `TokenUrl` (`https://abc123.execute-api.eu-west-2.amazonaws.com/v1/token`), or
+   * the stage's base URL (`…/v1`), to which `/token` is added.
    */
   readonly url: string;
   /** Region to sign for; default the region in an `execute-api` URL. Required for any other host. */
@@ -167,7 +167,8 @@ export class TokenProxyClient {
   /** @throws {@link TypeError} when the region can be neither read from the URL nor taken from options. */
   constructor(private readonly options: TokenProxyClientOptions) {
     const base = new URL(options.url);
-    this.tokenUrl = new URL(`${base.pathname.replace(/\/+$/, '')}/token`, base);
+    const path = base.pathname.replace(/\/+$/, '');
+    this.tokenUrl = path.endsWith('/token') ? base : new URL(`${path}/token`, base);
     const region = options.region ?? regionOfApiUrl(base);
     if (!region) {
       throw new TypeError(`cannot tell the AWS region from ${base.host}; pass the region option`);

@@ -276,10 +276,12 @@ describe("TokenProxyClient and API Gateway's own answers", () => {
   let gateway: Server;
   let url: string;
   const answers: { status: number; body: string; headers?: Record<string, string> }[] = [];
+  const paths: string[] = [];
 
   beforeAll(async () => {
     gateway = createServer((req, res) => {
       req.resume();
+      paths.push(req.url ?? '');
       const next = answers.shift() ?? { status: 500, body: '' };
       res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
       res.end(next.body);
@@ -329,6 +331,20 @@ describe("TokenProxyClient and API Gateway's own answers", () => {
     // Assess
     expect(waits).toEqual([500]);
     expect(grant.expiresAt.toISOString()).toBe('2033-05-18T03:33:20.000Z');
+  });
+
+  it('posts to /token under a stage URL, and to the stack output TokenUrl as it is', async () => {
+    // Prepare
+    const ok = { status: 200, body: JSON.stringify({ access_token: 't', expires_at: 2_000_000_000 }) };
+    answers.push(ok, ok);
+    paths.length = 0;
+
+    // Act
+    await clientOf(url).client.getToken('id.token.here');
+    await clientOf(`${url}/token`).client.getToken('id.token.here');
+
+    // Assess
+    expect(paths).toEqual(['/v1/token', '/v1/token']);
   });
 
   it('reports no answer as network_error', async () => {
