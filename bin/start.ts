@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole proxy on loopback with embedded defaults and no AWS account. It starts
- * the bundled NHS + CIS2 emulator, the proxy with a local RSA-4096 key (generated on first run
- * into the git-ignored .local/), performs one demonstration exchange, and prints a curl to try.
+ * the bundled NHS + CIS2 + e-RS emulator, the proxy with a local RSA-4096 key (generated on first run
+ * into the git-ignored .local/), runs the demonstration (ID token → proxy → e-RS A030, bin/start-demo.ts),
+ * and prints curls to try. `LOCAL_SIGV4=1` makes the proxy check SigV4 with a test credential.
  *
  * The emulated app's JWKS URL is the proxy's own /jwks.json: the emulator fetches the public keys
  * from it exactly as NHS fetches them from the registered `jwks-resource-url`.
@@ -13,6 +14,7 @@ import { systemClock } from '../lambda/clock.js';
 import { DEFAULT_EMULATOR_PORT } from '../lambda/config/environments.js';
 import { DEFAULT_LOCAL_KEY_FILE, loadRuntimeConfig } from '../lambda/config/runtime.js';
 import { serveLocally } from '../lambda/local-server.js';
+import { localSigV4FromEnv } from '../lambda/local-sigv4.js';
 import { probeClientAuth } from '../lambda/probe/index.js';
 import { buildProbeSetup } from '../lambda/probe/setup.js';
 import { loadOrCreateKeyFile } from '../lambda/signer/local.js';
@@ -20,6 +22,7 @@ import { memoryTelemetry } from '../lambda/telemetry.js';
 import { DOCTOR_PATH, withDoctorPage } from '../web/doctor/serve.js';
 import { describeVerdict } from './commands/probe.js';
 import { LOCAL_API_KEY, LOCAL_CLIENT_SECRET } from './local-defaults.js';
+import { demoCurls, runDemo } from './start-demo.js';
 
 function port(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -65,11 +68,13 @@ async function main(): Promise<void> {
   const app = await buildApp(config, {
     telemetry: memoryTelemetry((line) => console.log(`[proxy] ${line}`)),
   });
-  const server = await serveLocally(withDoctorPage(app.handler), proxyPort);
+  const sigv4 = localSigV4FromEnv(process.env);
+  const server = await serveLocally(withDoctorPage(app.handler), proxyPort, '127.0.0.1', { sigv4 });
   console.log(`NHS token endpoint emulator: ${emulator.tokenUrl}`);
   console.log(`CIS2 emulator issuer:        ${emulator.cis2Issuer}`);
   console.log(`proxy:                       ${server.url} (POST /token, GET /jwks.json, GET /health)`);
   console.log(`assertion doctor page:       ${server.url}${DOCTOR_PATH} (runs in your browser, offline)`);
+  console.log(`e-RS A030 stand-in:          ${emulator.baseUrl}/referrals/FHIR/R4/PractitionerRole`);
 
   // Does the (emulated) platform accept our client authentication? docs/probe.md
   const { credentials } = await buildProbeSetup(config);
@@ -82,23 +87,9 @@ async function main(): Promise<void> {
   }).then(describeVerdict, (err: Error) => `no verdict: ${err.message}`);
   console.log(`client-auth probe: ${verdict}`);
 
-  const demo = await fetch(`${server.url}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-correlation-id': 'npm-start-demo' },
-    body: JSON.stringify({ subject_token: await emulator.idToken() }),
-  });
-  const body = (await demo.json()) as Record<string, unknown>;
-  console.log(
-    demo.ok
-      ? `demonstration exchange: ${demo.status} OK, token_type ${body.token_type}, expires_in ${body.expires_in} s (token not shown)`
-      : `demonstration exchange FAILED: ${demo.status} ${body.error}: ${body.error_description}`,
-  );
-  console.log(`
-Try it yourself: get an ID token from the CIS2 emulator, then exchange it:
-
-  ID_TOKEN=$(curl -s -X POST ${emulator.baseUrl}/cis2/id-token -H 'content-type: application/json' -d '{}' | sed -E 's/.*"id_token":"([^"]+)".*/\\1/')
-  curl -s -X POST ${server.url}/token -H 'content-type: application/json' -d "{\\"subject_token\\":\\"$ID_TOKEN\\"}"
-`);
+  const targets = { emulator, proxyUrl: server.url, sigv4 };
+  await runDemo(targets, (line) => console.log(line));
+  console.log(demoCurls(targets));
   console.log(`ready: proxy on ${server.url}, emulator on ${emulator.baseUrl} (Ctrl+C to stop)`);
 
   const stop = async () => {

@@ -5,6 +5,15 @@
 export { type AppRegistration, AppRegistrationError, JWKS_URL_PATTERN } from './apps.js';
 export { CIS2_DEFAULT_AUDIENCE, CIS2_DEFAULT_SUBJECT, ID_TOKEN_TTL_S } from './cis2.js';
 export {
+  DEFAULT_ERS_ROLES,
+  ERS_A030_PATH,
+  ERS_IAL_DIAGNOSTICS,
+  type ErsRequestRecord,
+  type ErsRole,
+  type ErsStandIn,
+  FHIR_JSON,
+} from './ers.js';
+export {
   type FaultKind,
   type FaultSpec,
   FaultSpecError,

@@ -16,6 +16,7 @@ import {
 } from '../lambda/nhs/platform.js';
 import { type AppRegistration, AppRegistry } from './apps.js';
 import { Cis2Provider, generateCis2SigningKey, IdTokenRequestError } from './cis2.js';
+import { ERS_A030_PATH, ErsStandIn, type ErsStandInOptions } from './ers.js';
 import { FaultQueue, type FaultSpec, FaultSpecError, parseFaultSpec, writeFault } from './faults.js';
 import { JtiLedger } from './jti-ledger.js';
 import { createMessageIdFactory } from './message-id.js';
@@ -99,6 +100,8 @@ export interface EmulatorOptions {
   acceptContentTypeParameters?: boolean;
   /** Receives one line per request (never a whole token); default silent. */
   log?: (line: string) => void;
+  /** The e-RS stand-in's users' roles (emulator/ers.ts); default the e-RS sandbox's example roles. */
+  ersRolesFor?: ErsStandInOptions['rolesFor'];
 }
 
 /** A running emulator. */
@@ -133,6 +136,8 @@ export interface Emulator {
   clearRecords(): void;
   /** Which user and app an issued access token belongs to, and whether it is still active. */
   introspect(accessToken: string): AccessTokenInfo | undefined;
+  /** The e-RS A030 stand-in at `${baseUrl}/referrals/FHIR/R4/PractitionerRole` (throttling, records). */
+  readonly ers: ErsStandIn;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
@@ -251,6 +256,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const tokenUrl = `${baseUrl}${TOKEN_PATH}`;
   const cis2 = new Cis2Provider(emulatorCis2Issuer(baseUrl), signingKey, clock);
   const deps = { apps, jtis, tokens, cis2, clock };
+  const ers = new ErsStandIn({
+    introspect: (token) => tokens.introspect(token),
+    clock,
+    baseUrl,
+    rolesFor: options.ersRolesFor,
+  });
 
   /**
    * The token endpoint. An injected fault comes first, as a gateway or throttle in front of the
@@ -340,6 +351,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       },
     },
     [`${ADMIN_PREFIX}/introspect`]: { POST: adminIntrospect },
+    [ERS_A030_PATH]: {
+      GET: (req, res) => {
+        ers.handle(req, res);
+        log(`GET ${ERS_A030_PATH} ${res.statusCode}`);
+      },
+    },
   };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -384,6 +401,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       recorded.length = 0;
     },
     introspect: (accessToken) => tokens.introspect(accessToken),
+    ers,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -199,10 +199,20 @@ async function tokenExchange(
   if (form.get('client_assertion_type') !== URN.clientAssertionType) reject('clientAssertionType');
   if (form.get('grant_type') !== URN.tokenExchange) reject('grantTypeInvalid');
   const app = await verifyClientAssertion(deps, form, postedUrl);
-  const subject = await verifySubjectToken(deps, form);
+  const { subject, idAssuranceLevel } = await verifySubjectToken(deps, form);
   // Flow.PostTokenTokenExchange runs only the access token override; the refresh token gets the default.
-  const access = deps.tokens.issueAccessToken(subject, app.apiKey, accessLifetimeMs(deps, form));
-  const refresh = deps.tokens.issueRefreshToken({ sub: subject, apiKey: app.apiKey, refreshCount: 0 });
+  const access = deps.tokens.issueAccessToken(
+    subject,
+    app.apiKey,
+    accessLifetimeMs(deps, form),
+    idAssuranceLevel,
+  );
+  const refresh = deps.tokens.issueRefreshToken({
+    sub: subject,
+    apiKey: app.apiKey,
+    refreshCount: 0,
+    idAssuranceLevel,
+  });
   return {
     access_token: access.token,
     expires_in: String(access.expiresInS),
@@ -248,7 +258,12 @@ function refresh(
   trace.subject = grant.sub;
   if (deps.clock.now() - grant.firstIssuedAt > validityMs) reject('refreshPeriodExpired');
   const refreshCount = grant.refreshCount + 1;
-  const access = tokens.issueAccessToken(grant.sub, app.apiKey, accessLifetimeMs(deps, form));
+  const access = tokens.issueAccessToken(
+    grant.sub,
+    app.apiKey,
+    accessLifetimeMs(deps, form),
+    grant.idAssuranceLevel,
+  );
   const next = tokens.issueRefreshToken({ ...grant, refreshCount }, lifetimeMs, validityMs);
   return {
     access_token: access.token,
@@ -332,9 +347,12 @@ async function verifyClientAssertion(
  * The subject token steps of docs/nhs-platform.md §4 (12 to 17): decode, claim and issuer checks, CIS2
  * `kid`, signature, and the e-RS assurance-level scope filter.
  *
- * @returns the CIS2 user the token is for (its `sub`).
+ * @returns the CIS2 user the token is for (its `sub`) and its `id_assurance_level`.
  */
-async function verifySubjectToken(deps: TokenEndpointDeps, form: URLSearchParams): Promise<string> {
+async function verifySubjectToken(
+  deps: TokenEndpointDeps,
+  form: URLSearchParams,
+): Promise<{ subject: string; idAssuranceLevel?: number }> {
   const token = form.get('subject_token');
   if (!token) reject('subjectTokenMissing');
   const { header, payload } = decodeOr(token, 'subjectTokenMalformed');
@@ -353,5 +371,6 @@ async function verifySubjectToken(deps: TokenEndpointDeps, form: URLSearchParams
   // the product scopes matching it; e-RS only has aal2 and aal3 scopes, so nothing else survives.
   if (!ERS_ASSURANCE_LEVELS.includes(String(payload.authentication_assurance_level)))
     reject('unauthorizedClient');
-  return String(payload.sub ?? '');
+  const level = Number(payload.id_assurance_level);
+  return { subject: String(payload.sub ?? ''), idAssuranceLevel: Number.isFinite(level) ? level : undefined };
 }

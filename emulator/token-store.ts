@@ -13,6 +13,12 @@ export interface AccessTokenInfo {
   readonly apiKey: string;
   /** Expiry in milliseconds since the epoch. */
   readonly expiresAt: number;
+  /**
+   * The ID token's `id_assurance_level`, which the platform keeps on the token as the attribute
+   * `id_token-id-assurance-level` (identity-service-api `OAuthV2.TokenExchangeGenerateAccessTokenFilteredScopes.xml`)
+   * and e-RS checks (emulator/ers.ts). Absent for application-restricted tokens.
+   */
+  readonly idAssuranceLevel?: number;
   /** Whether the token is still valid by the emulator's clock. */
   readonly active: boolean;
 }
@@ -25,6 +31,8 @@ export interface RefreshGrant {
   readonly firstIssuedAt: number;
   /** How many times the session has been refreshed. */
   readonly refreshCount: number;
+  /** Carried to every access token of the session, as Apigee carries token attributes on refresh. */
+  readonly idAssuranceLevel?: number;
 }
 
 /** A newly issued access or refresh token. */
@@ -100,11 +108,16 @@ export class TokenStore {
    * Issues an access token for `sub` on behalf of the app `apiKey`, living `lifetimeMs` (default
    * the configured lifetime; shorter when the request overrides it).
    */
-  issueAccessToken(sub: string, apiKey: string, lifetimeMs = this.defaultAccessTokenMs): IssuedToken {
+  issueAccessToken(
+    sub: string,
+    apiKey: string,
+    lifetimeMs = this.defaultAccessTokenMs,
+    idAssuranceLevel?: number,
+  ): IssuedToken {
     const token = opaqueToken(28);
     const now = this.clock.now();
     const expiresAt = now + lifetimeMs - REPORTING_LAG_MS;
-    this.accessTokens.set(token, { sub, apiKey, expiresAt });
+    this.accessTokens.set(token, { sub, apiKey, idAssuranceLevel, expiresAt });
     return { token, expiresInS: reportedSeconds(expiresAt - now) };
   }
 

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Handler, ProxyEvent } from './handler.js';
+import { requiresSigV4, type SigV4Policy, verifySigV4 } from './local-sigv4.js';
 import { MAX_BODY_BYTES } from './request.js';
 
 /** A running local server. */
@@ -19,9 +20,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    // Keep one byte past the limit so the handler sees an oversize body and answers 413.
-    if (size > MAX_BODY_BYTES + 1) break;
     chunks.push(chunk);
+    // Keep the chunk that crosses the limit, so the handler sees an oversize body and answers 413
+    // (dropping it could leave exactly MAX_BODY_BYTES of truncated JSON: a misleading 400).
+    if (size > MAX_BODY_BYTES) break;
   }
   return Buffer.concat(chunks)
     .subarray(0, MAX_BODY_BYTES + 1)
@@ -44,13 +46,39 @@ export async function toProxyEvent(req: IncomingMessage): Promise<ProxyEvent> {
   };
 }
 
+/** Options of {@link serveLocally}. */
+export interface LocalServerOptions {
+  /** Refuse requests not SigV4-signed for this policy, as API Gateway's AWS_IAM does (lambda/local-sigv4.ts). */
+  readonly sigv4?: SigV4Policy;
+}
+
 /**
  * Starts serving `handler` on `host:port` (port 0 picks a free one).
  */
-export async function serveLocally(handler: Handler, port = 0, host = '127.0.0.1'): Promise<LocalServer> {
+export async function serveLocally(
+  handler: Handler,
+  port = 0,
+  host = '127.0.0.1',
+  options: LocalServerOptions = {},
+): Promise<LocalServer> {
   const server = createServer(async (req, res) => {
     try {
-      const result = await handler(await toProxyEvent(req));
+      const event = await toProxyEvent(req);
+      // Checked over the body as read (capped at MAX_BODY_BYTES + 1), so a signed oversize body gets 403 here.
+      const target = req.url ?? '/';
+      const refusal =
+        options.sigv4 &&
+        requiresSigV4(event.httpMethod, event.path) &&
+        verifySigV4(
+          { method: event.httpMethod, target, headers: event.headers, body: event.body ?? '' },
+          options.sigv4,
+        );
+      if (refusal) {
+        res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': refusal.errorType });
+        res.end(JSON.stringify({ message: refusal.message }));
+        return;
+      }
+      const result = await handler(event);
       res.writeHead(result.statusCode, result.headers as Record<string, string>);
       res.end(result.body);
     } catch {

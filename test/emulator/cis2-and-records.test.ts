@@ -246,6 +246,7 @@ describe('introspection over HTTP', () => {
       sub: '123412341234',
       apiKey: API_KEY,
       expiresAt: expect.any(Number),
+      idAssuranceLevel: 3,
       active: true,
     });
     expect(await unknown.json()).toEqual({ active: false });
