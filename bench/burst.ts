@@ -4,6 +4,7 @@
  * cache turned off, for contrast. The floor is one exchange and one signature per user.
  */
 import { SignCommand } from '@aws-sdk/client-kms';
+import type { FakeKmsKey } from '../test/helpers/kms.js';
 import { startHarness } from '../test/helpers/proxy-harness.js';
 import { benchTelemetry, tokenEvent } from './common.js';
 
@@ -17,9 +18,15 @@ export interface BurstResult {
 }
 
 /** Fires `requests` concurrent requests spread over `users` ID tokens. */
-export async function benchBurst(cache: 'on' | 'off', requests = 1_000, users = 10): Promise<BurstResult> {
+export async function benchBurst(
+  kmsKey: FakeKmsKey,
+  cache: 'on' | 'off',
+  requests = 1_000,
+  users = 10,
+): Promise<BurstResult> {
   const h = await startHarness({
     env: { CACHE: cache },
+    kmsKey,
     overrides: { telemetry: benchTelemetry(), fetch: globalThis.fetch },
   });
   try {

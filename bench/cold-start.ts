@@ -5,8 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarise } from './stats.js';
 
@@ -18,7 +17,7 @@ export interface ColdStartResult {
 }
 
 /** Synthesises the int stack (no nag, no CloudFormation lint: only the asset matters) and returns the bundle path. */
-function buildBundleAsTheStackDoes(outDir: string): string {
+export function buildBundleAsTheStackDoes(outDir: string): string {
   // Without the CLI, the app reads context only from CDK_CONTEXT_JSON, so cdk.json's context goes there.
   const context = { ...JSON.parse(readFileSync('cdk.json', 'utf8')).context, env: 'int' };
   execFileSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
@@ -45,55 +44,54 @@ function buildBundleAsTheStackDoes(outDir: string): string {
   return assets[0] as string;
 }
 
-function wallMs(args: string[], env: NodeJS.ProcessEnv): number {
+/** Runs a fresh Node process to completion; returns its wall time and its stdout. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv): { ms: number; stdout: string } {
   const t = performance.now();
   const result = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = performance.now() - t;
   if (result.status !== 0)
     throw new Error(`cold start run failed: ${result.stderr.toString().slice(0, 500)}`);
-  return ms;
+  return { ms, stdout: result.stdout.toString() };
 }
 
-/** Runs `runs` fresh processes of each kind and reports medians. */
-export function benchColdStart(runs = 11): ColdStartResult {
-  const dir = mkdtempSync(join(tmpdir(), 'cis2-bench-'));
-  try {
-    const bundle = buildBundleAsTheStackDoes(join(dir, 'cdk.out'));
-    const keyFile = join(dir, 'key.pem');
-    writeFileSync(
-      keyFile,
-      generateKeyPairSync('rsa', { modulusLength: 4096 }).privateKey.export({ format: 'pem', type: 'pkcs8' }),
-    );
-    // The deployed function runs with source maps enabled; so does this.
-    const env = {
-      PATH: process.env.PATH,
-      NODE_OPTIONS: '--enable-source-maps',
-      ENVIRONMENT: 'local',
-      LOCAL_KEY_FILE: keyFile,
-      API_KEY: 'bench',
-      CLIENT_SECRET: 'bench',
-      POWERTOOLS_SERVICE_NAME: 'cis2-token-proxy',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    };
-    const firstRequest = `const m = await import(${JSON.stringify(bundle)});
+/** Wall time of a bare `node -e ''` in the same environment. */
+export function bareNodeMs(env: NodeJS.ProcessEnv): number {
+  return runNode(['-e', ''], env).ms;
+}
+
+/**
+ * Runs `runs` fresh processes of each kind with `ENVIRONMENT=local` (local key, static
+ * credentials, no SDK client built) answering `GET /health`, and reports medians.
+ */
+export function benchColdStart(bundle: string, workDir: string, runs = 11): ColdStartResult {
+  const keyFile = join(workDir, 'local-key.pem');
+  writeFileSync(
+    keyFile,
+    generateKeyPairSync('rsa', { modulusLength: 4096 }).privateKey.export({ format: 'pem', type: 'pkcs8' }),
+  );
+  // The deployed function runs with source maps enabled; so does this.
+  const env = {
+    PATH: process.env.PATH,
+    NODE_OPTIONS: '--enable-source-maps',
+    ENVIRONMENT: 'local',
+    LOCAL_KEY_FILE: keyFile,
+    API_KEY: 'bench',
+    CLIENT_SECRET: 'bench',
+    POWERTOOLS_SERVICE_NAME: 'cis2-token-proxy',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  const firstRequest = `const m = await import(${JSON.stringify(bundle)});
 const r = await m.handler({ httpMethod: 'GET', path: '/health', headers: {}, body: null, isBase64Encoded: false });
 if (r.statusCode !== 200) { console.error(r.body); process.exit(1); }`;
-    const cold: number[] = [];
-    const bare: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      bare.push(wallMs(['-e', ''], env));
-      cold.push(wallMs(['--input-type=module', '-e', firstRequest], env));
-    }
-    return {
-      bundleKiB: statSync(bundle).size / 1024,
-      coldStartMs: summarise(cold).p50,
-      nodeBaselineMs: summarise(bare).p50,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const cold: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    bare.push(bareNodeMs(env));
+    cold.push(runNode(['--input-type=module', '-e', firstRequest], env).ms);
   }
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(benchColdStart(5));
+  return {
+    bundleKiB: statSync(bundle).size / 1024,
+    coldStartMs: summarise(cold).p50,
+    nodeBaselineMs: summarise(bare).p50,
+  };
 }

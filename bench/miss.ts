@@ -9,7 +9,8 @@ import { signClientAssertion } from '../lambda/assertion.js';
 import { systemClock } from '../lambda/clock.js';
 import { URN } from '../lambda/nhs/platform.js';
 import { KmsSigner } from '../lambda/signer/kms.js';
-import { HARNESS_API_KEY, startHarness } from '../test/helpers/proxy-harness.js';
+import { type FakeKmsKey, rsaKey } from '../test/helpers/kms.js';
+import { HARNESS_API_KEY, HARNESS_KEY_ARN, startHarness } from '../test/helpers/proxy-harness.js';
 import { benchTelemetry, tokenEvent } from './common.js';
 import { round, type Summary, summarise } from './stats.js';
 
@@ -20,9 +21,13 @@ export interface MissResult {
 }
 
 /** Runs both sides `iterations` times after `warmup`, interleaved so drift hits both equally. */
-export async function benchMiss(iterations = 300, warmup = 50): Promise<MissResult> {
+export async function benchMiss(kmsKey: FakeKmsKey, iterations = 300, warmup = 50): Promise<MissResult> {
   const telemetry = benchTelemetry();
-  const h = await startHarness({ env: { CACHE: 'off' }, overrides: { telemetry, fetch: globalThis.fetch } });
+  const h = await startHarness({
+    env: { CACHE: 'off' },
+    kmsKey,
+    overrides: { telemetry, fetch: globalThis.fetch },
+  });
   try {
     const idToken = await h.emulator.idToken();
     const event = tokenEvent(idToken);
@@ -110,7 +115,7 @@ export async function benchMiss(iterations = 300, warmup = 50): Promise<MissResu
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await benchMiss(100, 20);
+  const r = await benchMiss({ keyId: HARNESS_KEY_ARN, privateKey: rsaKey(4096) }, 100, 20);
   console.log(
     JSON.stringify({
       ours: r.ours.overhead,
