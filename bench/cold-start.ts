@@ -95,3 +95,93 @@ if (r.statusCode !== 200) { console.error(r.body); process.exit(1); }`;
     nodeBaselineMs: summarise(bare).p50,
   };
 }
+
+/** Result of the int-like cold start. */
+export interface IntColdStartResult {
+  /** Wall time of the fresh process, less its first token request: spawn, import, `GET /health`, exit. */
+  readonly coldStartMs: number;
+  /** The first `POST /token` in the fresh process (a miss: KMS, Secrets Manager, table and NHS, all new connections). */
+  readonly firstMissMs: number;
+  readonly nodeBaselineMs: number;
+}
+
+/** What the int-like cold start needs from the stand-ins. */
+export interface IntColdStartSetup {
+  readonly caFile: string;
+  readonly endpoints: { kms: string; secretsManager: string; dynamodb: string; tokenUrl: string };
+  readonly aws: { keyId: string; secretId: string; tableName: string };
+  /** One fresh CIS2 ID token per run, so that every first request is a miss. */
+  readonly idTokens: readonly string[];
+}
+
+/**
+ * The same bundle with an int-like configuration: `ENVIRONMENT=int` (RSA-4096 KMS key required),
+ * the secret and the table, so all three SDK clients are built at init, pointed at the HTTPS
+ * stand-ins with the SDK's own `AWS_ENDPOINT_URL_*` variables and trusting the bench CA through
+ * NODE_EXTRA_CA_CERTS. The NHS host keeps its real name (`int.api.service.nhs.uk`, in the
+ * assertion's `aud`, the SNI and the Host header); a two-line `--import` preload only sends its
+ * TLS connections to the stand-in emulator's port on loopback.
+ */
+export function benchColdStartInt(
+  bundle: string,
+  workDir: string,
+  setup: IntColdStartSetup,
+): IntColdStartResult {
+  const preload = join(workDir, 'nhs-on-loopback.mjs');
+  const nhsPort = new URL(setup.endpoints.tokenUrl).port;
+  writeFileSync(
+    preload,
+    `import tls from 'node:tls';
+const connect = tls.connect;
+tls.connect = (options, ...rest) =>
+  connect(options?.host === 'int.api.service.nhs.uk' ? { ...options, host: '127.0.0.1', port: ${nhsPort} } : options, ...rest);
+`,
+  );
+  const env = {
+    PATH: process.env.PATH,
+    NODE_OPTIONS: `--enable-source-maps --import ${JSON.stringify(`file://${preload}`)}`,
+    NODE_EXTRA_CA_CERTS: setup.caFile,
+    ENVIRONMENT: 'int',
+    SIGNING_KEY_ID: setup.aws.keyId,
+    SECRET_ID: setup.aws.secretId,
+    CACHE_TABLE: setup.aws.tableName,
+    AWS_REGION: 'eu-west-2',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_ENDPOINT_URL_KMS: setup.endpoints.kms,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: setup.endpoints.secretsManager,
+    AWS_ENDPOINT_URL_DYNAMODB: setup.endpoints.dynamodb,
+    POWERTOOLS_SERVICE_NAME: 'cis2-token-proxy',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  const script = `const m = await import(${JSON.stringify(bundle)});
+const health = await m.handler({ httpMethod: 'GET', path: '/health', headers: {}, body: null, isBase64Encoded: false });
+if (health.statusCode !== 200) { console.error(health.body); process.exit(1); }
+const t = performance.now();
+const r = await m.handler({ httpMethod: 'POST', path: '/token', headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ subject_token: process.env.BENCH_ID_TOKEN }), isBase64Encoded: false });
+const firstMissMs = performance.now() - t;
+if (r.statusCode !== 200) { console.error(r.body); process.exit(1); }
+console.log('BENCH ' + JSON.stringify({ firstMissMs }));
+process.exit(0);`;
+  const cold: number[] = [];
+  const first: number[] = [];
+  const bare: number[] = [];
+  for (const idToken of setup.idTokens) {
+    bare.push(bareNodeMs(env));
+    const { ms, stdout } = runNode(['--input-type=module', '-e', script], {
+      ...env,
+      BENCH_ID_TOKEN: idToken,
+    });
+    const line = stdout.split('\n').find((l) => l.startsWith('BENCH '));
+    if (!line) throw new Error('int-like cold start printed no result');
+    const { firstMissMs } = JSON.parse(line.slice(6)) as { firstMissMs: number };
+    first.push(firstMissMs);
+    cold.push(ms - firstMissMs);
+  }
+  return {
+    coldStartMs: summarise(cold).p50,
+    firstMissMs: summarise(first).p50,
+    nodeBaselineMs: summarise(bare).p50,
+  };
+}
