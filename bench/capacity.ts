@@ -20,11 +20,16 @@ export const KMS_RSA_REQUESTS_PER_SECOND = 1_000;
 
 /** Capacity figures, all derived. */
 export interface Capacity {
-  /** NHS calls one active user costs per hour: one grant per token lifetime less margin, times the measured burst amplification. */
+  /**
+   * NHS calls one active user costs per hour, for a session of an hour: its first exchange times
+   * the measured amplification (every container that meets the user in the same burst), then one
+   * refresh per token lifetime less margin (assumed one call each under the refresh lease: not
+   * measured here).
+   */
   readonly nhsCallsPerUserHour: number;
   /** Active users one app serves at the NHS rate limit. */
   readonly usersPerApp: number;
-  /** The same with no amplification (one call per renewal). */
+  /** The same with no amplification (one call per grant). */
   readonly usersPerAppIdeal: number;
   /** KMS Sign requests per second when the app runs at the NHS rate limit (every call signed: worst case). */
   readonly kmsSignsPerSecondAtNhsLimit: number;
@@ -35,14 +40,14 @@ export interface Capacity {
 }
 
 /**
- * @param amplification - NHS exchanges per user in the cross-container burst (shared tier on).
+ * @param amplification - NHS exchanges per user in the burst across containers (shared tier on).
  * @param signsPerExchange - KMS signatures per exchange in the same burst.
  * @param missCpuMs - our CPU per miss through the real SDK over HTTPS.
  */
 export function capacity(amplification: number, signsPerExchange: number, missCpuMs: number): Capacity {
   const renewalsPerHour = 3600 / (ACCESS_TOKEN_TTL_S - CACHE_MARGIN_S);
   const perHour = NHS_CALLS_PER_MINUTE_PER_APP * 60;
-  const nhsCallsPerUserHour = renewalsPerHour * Math.max(1, amplification);
+  const nhsCallsPerUserHour = Math.max(1, amplification) + (renewalsPerHour - 1);
   const kmsSigns = (NHS_CALLS_PER_MINUTE_PER_APP / 60) * signsPerExchange;
   return {
     nhsCallsPerUserHour,

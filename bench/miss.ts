@@ -45,7 +45,9 @@ export async function benchMiss(kmsKey: FakeKmsKey, iterations = 300, warmup = 5
       body.set('client_assertion_type', URN.clientAssertionType);
       body.set('client_assertion', signed.assertion);
     };
-    // oauth4webapi sends `;charset=UTF-8`, which the platform refuses with 415; fixed here so the peer can succeed.
+    // oauth4webapi sends `;charset=UTF-8`. The emulator answers that with 415 because NHS's proxy
+    // compares the Content-Type exactly, but the evidence is mixed (NHS's own tutorials send
+    // `;charset=UTF-8`; issue #11), so the peer sends the bare type and can succeed either way.
     const peerFetch = async (url: string, init: RequestInit) => {
       const headers = new Headers(init.headers);
       headers.set('content-type', 'application/x-www-form-urlencoded');

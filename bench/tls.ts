@@ -1,11 +1,14 @@
 /**
- * Self-signed certificates for the HTTPS stand-ins, made at run time with the `openssl` command:
- * a throwaway CA (the bench's processes trust it through NODE_EXTRA_CA_CERTS) and one server
- * certificate for loopback and for the NHS host name the int-like cold start resolves to loopback.
+ * Self-signed certificates for the HTTPS stand-ins, made at run time with the `openssl` command
+ * when it is installed: a throwaway CA (the bench's processes trust it through
+ * NODE_EXTRA_CA_CERTS) and one server certificate for loopback and for the NHS host name the
+ * int-like cold start sends to loopback. Without `openssl`, one self-signed certificate built with
+ * node:crypto (bench/x509.ts) is both.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { selfSignedCertificate } from './x509.js';
 
 /** PEM files of a CA and a server certificate it issued. */
 export interface BenchCertificates {
@@ -18,21 +21,28 @@ export interface BenchCertificates {
 /** Host names the server certificate is valid for, besides 127.0.0.1. */
 export const CERT_HOSTS = ['localhost', 'int.api.service.nhs.uk'] as const;
 
-/**
- * Generates the CA and server certificate in `dir`.
- *
- * @throws Error when the `openssl` command is not installed.
- */
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Generates the certificates in `dir`. */
 export function generateCertificates(dir: string): BenchCertificates {
+  if (!hasOpenssl()) {
+    const { key, cert } = selfSignedCertificate(CERT_HOSTS);
+    writeFileSync(join(dir, 'ca.pem'), cert);
+    return { caFile: join(dir, 'ca.pem'), key, cert };
+  }
   const openssl = (args: string[]) => {
     try {
       execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     } catch (err) {
-      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
       throw new Error(
-        missing
-          ? 'the HTTPS benchmarks need the openssl command to make their throwaway certificates'
-          : `openssl ${args[0]} failed: ${(err as { stderr?: Buffer }).stderr?.toString().slice(0, 300)}`,
+        `openssl ${args[0]} failed: ${(err as { stderr?: Buffer }).stderr?.toString().slice(0, 300)}`,
       );
     }
   };
