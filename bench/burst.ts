@@ -31,6 +31,8 @@ export interface BurstResult {
   readonly failures: number;
   /** Token requests NHS answered with an error. */
   readonly nhsFailures: number;
+  /** Failed answers by status and error code. */
+  readonly failureCodes: Record<string, number>;
 }
 
 /** Fires `requests` concurrent requests for `users` users across `containers` app instances. */
@@ -80,6 +82,11 @@ export async function benchBurst(
       return app.handler(events[Math.floor(i / containers) % users] as (typeof events)[number]);
     }),
   );
+  const failureCodes: Record<string, number> = {};
+  for (const r of results.filter((res) => res.statusCode !== 200)) {
+    const code = `${r.statusCode} ${(JSON.parse(r.body) as { error?: string }).error ?? ''}`.trim();
+    failureCodes[code] = (failureCodes[code] ?? 0) + 1;
+  }
   const after = await adminGet<StandInCounts>(standIns, '/counts');
   const delta = (pick: (c: StandInCounts) => number | undefined) => (pick(after) ?? 0) - (pick(before) ?? 0);
   return {
@@ -90,5 +97,6 @@ export async function benchBurst(
     signs: delta((c) => c.servers.kms_http?.operations['TrentService.Sign']),
     failures: results.filter((r) => r.statusCode !== 200).length,
     nhsFailures: delta((c) => c.nhs.http?.failures),
+    failureCodes,
   };
 }

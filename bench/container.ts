@@ -222,10 +222,8 @@ async function missScenario(input: ContainerInput) {
   const misses = await ourMisses(input);
 
   // The peer on the same HTTPS stand-ins: misses (fresh users), then hits on one user.
-  const config = intLikeConfig(input.https);
-  const peerClients = clients(input.https, config);
   const peer = new PeerProxy({
-    secrets: peerClients.secretsManager,
+    secrets: new SecretsManagerClient({ ...BENCH_SDK_CONFIG, endpoint: input.https.secretsManager }),
     secretId: input.secretId,
     dynamo: new DynamoDBClient({ ...BENCH_SDK_CONFIG, endpoint: input.https.dynamodb }),
     tableName: input.tableName,

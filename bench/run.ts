@@ -44,6 +44,8 @@ const t0 = performance.now();
 const workDir = mkdtempSync(join(tmpdir(), 'cis2-bench-'));
 type Figures = Record<string, number>;
 const perRun: Figures[] = [];
+/** Failure codes of the bursts, by burst and run, for the report. */
+const burstFailures: string[] = [];
 let standIns: StandIns | undefined;
 try {
   progress('RSA-4096 bench key; synthesising the stack to get its bundle');
@@ -109,6 +111,7 @@ try {
     f.burst_nocache_exchanges = burstNoCache.exchanges;
     f.burst_nocache_signs = burstNoCache.signs;
     f.burst_nocache_failures = burstNoCache.failures;
+    f.burst_nocache_nhs_failures = burstNoCache.nhsFailures;
 
     progress(`run ${run}/${runs}: cold start (local configuration)`);
     const cold = benchColdStart(bundle, workDir, 5);
@@ -158,6 +161,15 @@ try {
     f.burst_containers_nocache_exchanges = burstCOff.exchanges;
     f.burst_containers_nocache_signs = burstCOff.signs;
     f.burst_containers_nocache_failures = burstCOff.failures;
+    for (const [label, b] of [
+      ['one container, cache on', burst],
+      ['one container, cache off', burstNoCache],
+      ['50 containers, shared tier on', burstC],
+      ['50 containers, cache off', burstCOff],
+    ] as const) {
+      const codes = Object.entries(b.failureCodes).map(([code, n]) => `${n} × ${code}`);
+      if (codes.length > 0) burstFailures.push(`run ${run}, ${label}: ${codes.join(', ')}`);
+    }
 
     progress(`run ${run}/${runs}: cold start with the int-like configuration, and its first request`);
     const { tokens } = await adminGet<{ tokens: string[] }>(
@@ -316,9 +328,13 @@ const sections: Section[] = [
       `of each run. After one warm-up miss, ${SPACED_MISSES} misses (fresh users) each after a real sleep of ` +
       `0, 2, 6 or 30 s; no idle time is simulated. TCP connections and TLS handshakes are counted in the ` +
       'container where both the SDK (`https.Agent`) and `fetch` (undici) open them (`tls.connect`), per ' +
-      'host; the figure is the busiest host. The stand-ins never close idle connections and advertise no ' +
-      'keep-alive timeout, so the counts show what the clients themselves do; real endpoints may close ' +
-      'sooner. Handshakes after warm-up are resumed TLS sessions where the client offers one.',
+      'host; the figure is the busiest host. The KMS, Secrets Manager and DynamoDB stand-ins never close ' +
+      'idle connections and advertise no keep-alive timeout, so their counts show what the SDK itself does ' +
+      "(its `https.Agent` keeps idle sockets). The emulator keeps Node's server default (idle connections " +
+      'closed after 5 s, advertised as `Keep-Alive: timeout=5`), but fetch (undici) closes a connection ' +
+      'idle for 4 s on its own by default (`keepAliveTimeout`, 4 s), so the NHS count above 4 s is the ' +
+      "client's choice either way; how long NHS's gateway keeps an idle connection is not known here. " +
+      'Handshakes after warm-up are resumed TLS sessions where the client offers one.',
     figures: SPACINGS_S.flatMap((sp) => [
       {
         key: `tls_handshakes_per_host_${sp}s`,
@@ -365,6 +381,7 @@ const sections: Section[] = [
       { key: 'burst_nocache_exchanges', label: 'Exchanges, cache off', unit: '' },
       { key: 'burst_nocache_signs', label: 'Signatures, cache off', unit: '' },
       { key: 'burst_nocache_failures', label: 'Failures, cache off', unit: '' },
+      { key: 'burst_nocache_nhs_failures', label: 'Error answers from NHS, cache off', unit: '' },
     ],
   },
   {
@@ -439,15 +456,30 @@ const sections: Section[] = [
 ];
 
 const seconds = (performance.now() - t0) / 1000;
-const markdown = renderMarkdown(sections, spreads, {
-  command: `npm run bench -- --markdown${runs === 3 ? '' : ` --runs ${runs}`}`,
-  runs,
-  startedAt,
-  seconds,
-  cores: availableParallelism(),
-  node: process.version,
-  loadAtStart,
-});
+const notes = [
+  '## Notes',
+  '',
+  '- Burst failures by answer (status and error code): ' +
+    (burstFailures.length === 0 ? 'none.' : `${burstFailures.join('; ')}.`),
+  "- With 1,000 concurrent requests in one container the SDK's HTTP handler queues beyond its 50 " +
+    'sockets (it warns `socket usage at capacity=50`), as it would in one Lambda container given such a burst.',
+  '- Regenerate this page with `npm run bench:docs` (3 runs); `npm run -s bench -- --json` prints the ' +
+    'medians only; `--runs N` changes the number of runs.',
+];
+const markdown = renderMarkdown(
+  sections,
+  spreads,
+  {
+    command: `npm run bench -- --markdown${runs === 3 ? '' : ` --runs ${runs}`}`,
+    runs,
+    startedAt,
+    seconds,
+    cores: availableParallelism(),
+    node: process.version,
+    loadAtStart,
+  },
+  notes,
+);
 if (toMarkdown) writeFileSync('docs/performance.md', markdown);
 if (asJson) {
   console.log(JSON.stringify(summary));

@@ -83,7 +83,7 @@ export interface EmulatorOptions {
 
 /** A running emulator. */
 export interface Emulator {
-  /** `http://<host>:<port>`. */
+  /** `http://<host>:<port>`, or `https://` with the `tls` option. */
   readonly baseUrl: string;
   /** `${baseUrl}/oauth2/token`: where to POST, and the `aud` assertions must carry. */
   readonly tokenUrl: string;
