@@ -4,6 +4,7 @@
  * `--json` prints one JSON object (the medians over the runs, stable keys) instead of the report;
  * `--markdown` also writes the report to docs/performance.md; `--runs N` (default 3).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -480,7 +481,11 @@ const markdown = renderMarkdown(
   },
   notes,
 );
-if (toMarkdown) writeFileSync('docs/performance.md', markdown);
+if (toMarkdown) {
+  writeFileSync('docs/performance.md', markdown);
+  // The page is checked by `npm run lint` like every file: lay it out as biome would (table padding).
+  execFileSync('node_modules/.bin/biome', ['format', '--write', 'docs/performance.md'], { stdio: 'pipe' });
+}
 if (asJson) {
   console.log(JSON.stringify(summary));
 } else {
