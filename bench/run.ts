@@ -193,7 +193,9 @@ try {
       const s = result.spacingS;
       f[`tls_handshakes_per_host_${s}s`] = Math.max(0, ...hosts.map((c) => c.tls));
       f[`tcp_connections_per_host_${s}s`] = Math.max(0, ...hosts.map((c) => c.tcp));
-      for (const [host, c] of Object.entries(result.perHost)) f[`tls_handshakes_${host}_${s}s`] = c.tls;
+      // A host the container opened no new connection to after warm-up counts 0.
+      for (const host of ['tokenUrl', 'kms', 'dynamodb', 'secretsManager'])
+        f[`tls_handshakes_${host}_${s}s`] = result.perHost[host]?.tls ?? 0;
     }
     f.tls_handshakes_per_host = f[`tls_handshakes_per_host_${SPACINGS_S.at(-1)}s`] as number;
 
@@ -337,6 +339,11 @@ const sections: Section[] = [
       "client's choice either way; how long NHS's gateway keeps an idle connection is not known here. " +
       'Handshakes after warm-up are resumed TLS sessions where the client offers one.',
     figures: SPACINGS_S.flatMap((sp) => [
+      {
+        key: `tcp_connections_per_host_${sp}s`,
+        label: `TCP connections, busiest host, ${sp} s apart`,
+        unit: '',
+      },
       {
         key: `tls_handshakes_per_host_${sp}s`,
         label: `TLS handshakes, busiest host, misses ${sp} s apart`,
