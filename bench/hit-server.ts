@@ -1,12 +1,16 @@
 /**
  * A child process for the throughput benchmark: the proxy served over HTTP on loopback with the
- * emulator and the KMS mock, one user's token already cached. Prints `{url, body}` once ready.
+ * emulator, the KMS mock and production telemetry to a null sink, one user's token already
+ * cached. Reads the RSA-4096 key (PKCS#8 PEM) on stdin; prints `{url, body}` once ready.
  */
-import { startHarness } from '../test/helpers/proxy-harness.js';
+import { createPrivateKey } from 'node:crypto';
+import { text } from 'node:stream/consumers';
+import { HARNESS_KEY_ARN, startHarness } from '../test/helpers/proxy-harness.js';
 import { benchTelemetry } from './common.js';
 
 const h = await startHarness({
   env: { CACHE: 'on' },
+  kmsKey: { keyId: HARNESS_KEY_ARN, privateKey: createPrivateKey(await text(process.stdin)) },
   overrides: { telemetry: benchTelemetry(), fetch: globalThis.fetch },
 });
 const body = JSON.stringify({ subject_token: await h.emulator.idToken() });

@@ -6,6 +6,7 @@
  */
 import { buildApp } from '../lambda/app.js';
 import { startDynalite } from '../test/helpers/dynalite.js';
+import type { FakeKmsKey } from '../test/helpers/kms.js';
 import { startHarness } from '../test/helpers/proxy-harness.js';
 import { benchTelemetry, tokenEvent } from './common.js';
 import { type Summary, summarise } from './stats.js';
@@ -18,11 +19,16 @@ export interface SharedHitResult {
 }
 
 /** Measures `iterations` shared-tier hits after `warmup`. */
-export async function benchSharedHit(iterations = 2_000, warmup = 200): Promise<SharedHitResult> {
+export async function benchSharedHit(
+  kmsKey: FakeKmsKey,
+  iterations = 2_000,
+  warmup = 200,
+): Promise<SharedHitResult> {
   const table = await startDynalite('bench-cache');
   const env = { CACHE: 'on', CACHE_TABLE: table.tableName, MEMORY_CACHE_SIZE: '1' };
   const h = await startHarness({
     env,
+    kmsKey,
     overrides: { telemetry: benchTelemetry(), fetch: globalThis.fetch, dynamo: table.newClient() },
   });
   try {

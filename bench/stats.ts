@@ -44,3 +44,26 @@ export function round(value: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** One figure over the runs of one invocation. */
+export interface Spread {
+  readonly min: number;
+  readonly median: number;
+  readonly max: number;
+}
+
+/** Min, median (lower middle for an even count) and max of one figure's values across runs. */
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    min: sorted[0] ?? Number.NaN,
+    median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+  };
+}
+
+/** Process CPU time (user + system) in milliseconds since an earlier `process.cpuUsage()`. */
+export function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
+import type { FakeKmsKey } from '../test/helpers/kms.js';
 
 /** Result of the throughput benchmark. */
 export interface ThroughputResult {
@@ -34,11 +35,16 @@ function post(url: URL, body: string, agent: Agent): Promise<number> {
 }
 
 /** Drives the server with `concurrency` clients for `seconds` after a one-second warm-up. */
-export async function benchThroughput(seconds = 4, concurrency = 32): Promise<ThroughputResult> {
+export async function benchThroughput(
+  kmsKey: FakeKmsKey,
+  seconds = 4,
+  concurrency = 32,
+): Promise<ThroughputResult> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/hit-server.ts'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
+  child.stdin.end(kmsKey.privateKey.export({ format: 'pem', type: 'pkcs8' }));
   try {
     const line = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout }).once('line', resolve);

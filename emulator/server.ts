@@ -3,6 +3,7 @@
  * admin API under `/__emulator/` for fault injection and the request record.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, systemClock } from '../lambda/clock.js';
@@ -102,11 +103,13 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
   /** The e-RS stand-in's users' roles (emulator/ers.ts); default the e-RS sandbox's example roles. */
   ersRolesFor?: ErsStandInOptions['rolesFor'];
+  /** Serves HTTPS with this PEM key and certificate instead of HTTP (benchmarks measure TLS as deployed). */
+  tls?: { key: string; cert: string };
 }
 
 /** A running emulator. */
 export interface Emulator {
-  /** `http://<host>:<port>`. */
+  /** `http://<host>:<port>`, or `https://` with the `tls` option. */
   readonly baseUrl: string;
   /** `${baseUrl}/oauth2/token`: where to POST, and the `aud` assertions must carry. */
   readonly tokenUrl: string;
@@ -243,7 +246,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return messageId;
   };
 
-  const server = createServer();
+  const server = options.tls ? createTlsServer(options.tls) : createServer();
+  const scheme = options.tls ? 'https' : 'http';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -252,7 +256,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
   });
   const { port } = server.address() as AddressInfo;
-  const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const baseUrl = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const tokenUrl = `${baseUrl}${TOKEN_PATH}`;
   const cis2 = new Cis2Provider(emulatorCis2Issuer(baseUrl), signingKey, clock);
   const deps = { apps, jtis, tokens, cis2, clock };
@@ -301,7 +305,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return done(error.status, error, sendPlatformError(res, error));
     }
     // Apigee's proxy.url: the URL as the client addressed it, query string included.
-    const postedUrl = `http://${req.headers.host ?? `${host}:${port}`}${req.url}`;
+    const postedUrl = `${scheme}://${req.headers.host ?? `${host}:${port}`}${req.url}`;
     const outcome = await handleTokenRequest(deps, form, postedUrl, trace);
     if (outcome.ok) {
       sendJson(res, 200, outcome.body);
