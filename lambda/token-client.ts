@@ -181,8 +181,7 @@ export class TokenEndpointClient {
       if (deadline - performance.now() <= 0) break;
       const form = await buildForm(deadline);
       trace.attempts = attempt;
-      // Whole milliseconds: AbortSignal.timeout throws a RangeError for a fractional delay, which
-      // once the deadline binds would fail every remaining attempt before it reached NHS.
+      // At least 1 ms, whole: the last attempt before the deadline is still sent, and times out.
       const timeoutMs = Math.max(
         1,
         Math.floor(Math.min(this.policy.attemptTimeoutMs, deadline - performance.now())),
@@ -216,6 +215,14 @@ export class TokenEndpointClient {
     const started = performance.now();
     let response: Response;
     let text: string;
+    // A timer held in this scope, not AbortSignal.timeout: Node 20's undici keeps no strong
+    // reference to a timeout signal, so once it is garbage-collected the timeout never fires and
+    // an attempt against a server that drips bytes hangs for ever. The timer also covers the body.
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException(`attempt exceeded ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
     try {
       response = await this.fetch(this.options.tokenUrl, {
         method: 'POST',
@@ -229,22 +236,35 @@ export class TokenEndpointClient {
         // Never follow a redirect: a 307/308 would re-post the client secret, the refresh token
         // and the ID token to wherever it points.
         redirect: 'error',
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: controller.signal,
       });
-      text = await response.text();
+      text = await readBoundedText(response, MAX_NHS_BODY_BYTES, controller.signal);
     } catch (err) {
       trace.upstreamMs += performance.now() - started;
+      if (err instanceof BodyTooLargeError) {
+        return {
+          kind: 'retryable',
+          error: new ProxyError(
+            'nhs_bad_response',
+            `NHS answered with a body larger than ${MAX_NHS_BODY_BYTES} bytes; it was cut off`,
+            { messageId: trace.messageId },
+          ),
+        };
+      }
       return attemptFailure(err, timeoutMs, trace.messageId);
+    } finally {
+      clearTimeout(timer);
     }
     trace.upstreamMs += performance.now() - started;
     trace.upstreamStatus = response.status;
     const body = parseJsonObject(text);
     const messageId = boundedString(body?.message_id);
     if (messageId) trace.messageId = messageId;
+    const sent = SECRET_FIELDS.map((name) => form[name]).filter((v): v is string => v !== undefined);
     const upstream: UpstreamDetail = {
       status: response.status,
-      error: boundedString(body?.error),
-      error_description: boundedString(body?.error_description),
+      error: upstreamString(body?.error, sent),
+      error_description: upstreamString(body?.error_description, sent),
     };
     trace.upstreamError = upstream.error;
     trace.upstreamErrorDescription = upstream.error_description;
@@ -409,7 +429,97 @@ function classifyRejection(
 /** Longest NHS-supplied string we pass on; the platform's own are well under 300 characters. */
 const MAX_UPSTREAM_STRING = 500;
 
-/** A string NHS sent, cut to a length fit for a log line and an error body. */
+/** Largest NHS response body we read; a token response is under 2 KiB, an error well under 1 KiB. */
+export const MAX_NHS_BODY_BYTES = 64 * 1024;
+
+/** Longest access token lifetime we believe: the platform issues 599 s and lets clients only shorten it. */
+export const MAX_ACCESS_TOKEN_LIFETIME_S = 3600;
+
+/** Longest refresh token lifetime we believe: the platform issues 43199 s (12 h) for separate auth. */
+export const MAX_REFRESH_TOKEN_LIFETIME_S = 86_400;
+
+/** Every string the platform itself puts in `error` or `error_description` (docs/nhs-platform.md §4). */
+const KNOWN_PLATFORM_STRINGS: ReadonlySet<string> = new Set(
+  Object.values(PLATFORM_ERRORS).flatMap((e) => [e.error, e.error_description]),
+);
+
+/** Form fields whose values are secrets (the grant type names are not, and appear in NHS text). */
+const SECRET_FIELDS = ['client_secret', 'client_assertion', 'subject_token', 'refresh_token'] as const;
+
+/** Form fields whose values are secrets, as an echo would spell them (form or JSON). */
+const ECHOED_SECRET =
+  /((?:client_secret|client_assertion|subject_token|refresh_token|access_token)["']?\s*[=:]\s*["']?)[^&\s"',}]+/gi;
+
+/**
+ * A string NHS sent, fit for a log line and an error body: a known platform string as it is;
+ * anything else (an intermediary's page, an echo of our request) scrubbed of every value we sent
+ * and of anything following a secret field's name, then cut to length.
+ */
+function upstreamString(value: unknown, sent: readonly string[]): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (KNOWN_PLATFORM_STRINGS.has(value)) return value;
+  let text = value;
+  for (const secret of sent) {
+    // A value too short to be a real secret would shred the text rather than protect anything.
+    if (secret.length < 8) continue;
+    for (const spelling of new Set([
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+    ]))
+      text = text.split(spelling).join('[redacted]');
+  }
+  return text.replace(ECHOED_SECRET, '$1[redacted]').slice(0, MAX_UPSTREAM_STRING);
+}
+
+/** Thrown by {@link readBoundedText} when a body outgrows its limit. */
+class BodyTooLargeError extends Error {
+  constructor() {
+    super('response body too large');
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/**
+ * Reads a response body as UTF-8, at most `limit` bytes: beyond that (declared or streamed) the
+ * body is cancelled and {@link BodyTooLargeError} thrown, so a huge answer costs 64 KiB of memory,
+ * not the Lambda. An abort of `signal` ends the read even if the body's source ignores it.
+ */
+async function readBoundedText(response: Response, limit: number, signal: AbortSignal): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => {});
+    throw new BodyTooLargeError();
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+  });
+  aborted.catch(() => {});
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted]);
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) throw new BodyTooLargeError();
+      chunks.push(value);
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A string NHS sent, cut to a length fit for a log line (identifiers such as `message_id`). */
 function boundedString(value: unknown): string | undefined {
   return typeof value === 'string' ? value.slice(0, MAX_UPSTREAM_STRING) : undefined;
 }
@@ -425,8 +535,13 @@ function parseSeconds(value: unknown): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
+/**
+ * Reads a 200's body. Lifetimes are capped: an `expires_in` of `Number.MAX_SAFE_INTEGER` would
+ * make a session no clock arithmetic (nor the cache's TTL) can handle, and a longer life than the
+ * platform issues can only mean a broken answer, so we hold the token no longer than it could live.
+ */
 function parseTokenResponse(body: Record<string, unknown>, receivedAt: number): TokenResponse | undefined {
-  const expiresInS = parseSeconds(body.expires_in);
+  const expiresInS = capped(parseSeconds(body.expires_in), MAX_ACCESS_TOKEN_LIFETIME_S);
   if (typeof body.access_token !== 'string' || !body.access_token || expiresInS === undefined)
     return undefined;
   const refreshToken =
@@ -437,10 +552,16 @@ function parseTokenResponse(body: Record<string, unknown>, receivedAt: number): 
     expiresInS,
     issuedTokenType: typeof body.issued_token_type === 'string' ? body.issued_token_type : undefined,
     refreshToken,
-    refreshTokenExpiresInS: refreshToken ? parseSeconds(body.refresh_token_expires_in) : undefined,
+    refreshTokenExpiresInS: refreshToken
+      ? capped(parseSeconds(body.refresh_token_expires_in), MAX_REFRESH_TOKEN_LIFETIME_S)
+      : undefined,
     refreshCount: parseSeconds(body.refresh_count),
     receivedAt,
   };
+}
+
+function capped(value: number | undefined, max: number): number | undefined {
+  return value === undefined ? undefined : Math.min(value, max);
 }
 
 /** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from now. */

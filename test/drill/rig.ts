@@ -13,6 +13,7 @@ import type { ProxyEvent } from '../../lambda/handler.js';
 import { memoryTelemetry } from '../../lambda/telemetry.js';
 import type { RetryPolicy } from '../../lambda/token-client.js';
 import { type FakeKmsKey, rsaKey } from '../helpers/kms.js';
+import { peekText } from '../helpers/peek.js';
 import {
   HARNESS_CLIENT_SECRET,
   HARNESS_KEY_ARN,
@@ -193,8 +194,9 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
       faultsQueued += 1;
     }
     const response = await fetch(input, init);
-    const text = await response.clone().text();
-    for (const match of text.matchAll(TOKEN_FIELD)) scanner.addSecret(match[1]);
+    peekText(response, (text) => {
+      for (const match of text.matchAll(TOKEN_FIELD)) scanner.addSecret(match[1]);
+    });
     return response;
   };
 

@@ -34,7 +34,12 @@ interface FaultCase {
   readonly retry?: DrillRetry;
   /** Extra time allowed over the deadline (a tight one for the deadline drill). */
   readonly slackMs?: number;
+  /** Most the process may grow (RSS) over one round: a bounded read holds 64 KiB, not the body. */
+  readonly maxRssGrowthBytes?: number;
 }
+
+/** The oversized body of the issue's reproduction (the Lambda has 512 MB). */
+const OVERSIZED_BYTES = 400 * 1024 * 1024;
 
 type DrillRetry = Partial<DrillRig['policy']>;
 
@@ -123,6 +128,21 @@ export const FAULT_CASES: readonly FaultCase[] = [
     exhausted: { status: 502, code: 'nhs_unavailable', messageId: false, attempts: 3 },
     recoverAfter: 2,
   },
+  {
+    name: 'nhs-oversized-200',
+    fault: { kind: 'oversized', bytes: OVERSIZED_BYTES },
+    injected: 'NHS answers 200 application/json with a 400 MB body',
+    exhausted: { status: 502, code: 'nhs_bad_response', messageId: false, attempts: 3 },
+    recoverAfter: 2,
+    maxRssGrowthBytes: 128 * 1024 * 1024,
+  },
+  {
+    name: 'nhs-drip',
+    fault: { kind: 'drip', intervalMs: 100 },
+    injected: 'NHS sends headers, then one byte every 100 ms, never finishing',
+    exhausted: { status: 504, code: 'nhs_timeout', messageId: false, attempts: 3 },
+    recoverAfter: 2,
+  },
 ];
 
 /** Every fault kind, for the random mix; delays always outlast the per-attempt timeout. */
@@ -139,6 +159,8 @@ export const ALL_FAULTS: readonly FaultSpec[] = [
   { kind: 'non-json' },
   SLOW_FAULT,
   { kind: 'drop' },
+  { kind: 'oversized', bytes: 1024 * 1024 },
+  { kind: 'drip', intervalMs: 50 },
 ];
 
 const UPSTREAM_CODES: readonly unknown[] = [
@@ -157,6 +179,7 @@ export function freshSub(prefix = '9'): string {
 
 async function runFaultCase(rig: DrillRig, c: FaultCase, verdict: Verdict): Promise<void> {
   const { emulator } = rig.harness;
+  const rssBefore = process.memoryUsage().rss;
   if (c.recoverAfter > 0) {
     // Recovery: fewer faults than attempts; each attempt must be re-signed with a fresh jti.
     const sub = freshSub();
@@ -203,6 +226,13 @@ async function runFaultCase(rig: DrillRig, c: FaultCase, verdict: Verdict): Prom
     ex.headers['retry-after'] === want.retryAfter,
     `${c.name}: Retry-After ${String(ex.headers['retry-after'])}, expected ${String(want.retryAfter)}`,
   );
+  if (c.maxRssGrowthBytes !== undefined) {
+    const grew = process.memoryUsage().rss - rssBefore;
+    verdict.check(
+      grew <= c.maxRssGrowthBytes,
+      `${c.name}: the process grew ${Math.round(grew / 2 ** 20)} MiB reading NHS's answers`,
+    );
+  }
   // Leftover faults must not reach the recovery probe.
   emulator.clearFaults();
 }
