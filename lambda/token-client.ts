@@ -9,6 +9,7 @@ import { ProxyError, type UpstreamDetail, withTimeout } from './errors.js';
 import { parseJsonObject } from './json.js';
 import { PLATFORM_ERRORS, URN } from './nhs/platform.js';
 import type { Signer } from './signer/signer.js';
+import { DEFAULT_THROTTLE_WINDOW_MS, MAX_THROTTLE_WINDOW_MS, ThrottleBreaker } from './throttle-breaker.js';
 import type { Grant, Trace } from './trace.js';
 
 /** The app's credentials at the platform. */
@@ -69,22 +70,24 @@ export interface TokenClientOptions {
    * finding codes (never the assertion), which go to the log line and the error response.
    */
   readonly diagnoseRejectedAssertion?: (assertion: string, apiKey: string) => Promise<readonly string[]>;
+  /** The container's NHS throttling breaker; default one of the client's own. */
+  readonly breaker?: ThrottleBreaker;
 }
 
 /** One attempt's outcome, before we decide whether to retry. */
 type AttemptOutcome =
   | { kind: 'token'; token: TokenResponse }
-  | { kind: 'retryable'; error: ProxyError; retryAfterMs?: number }
-  | { kind: 'final'; error: ProxyError };
-
-/** Least wait before retrying a 429 that came without `Retry-After`. */
-export const RATE_LIMITED_MIN_BACKOFF_MS = 1_000;
+  | { kind: 'retryable'; error: ProxyError }
+  | { kind: 'final'; error: ProxyError }
+  /** NHS throttled us (429): never retried, the breaker opens. */
+  | { kind: 'throttled'; error: ProxyError; retryAfterMs?: number };
 
 const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Calls the token endpoint with bounded, jittered retries on network errors, 5xx, 429 and
- * unparseable bodies, honouring `Retry-After`, never on other 4xx. Every attempt of a grant that
+ * Calls the token endpoint with bounded, jittered retries on network errors, 5xx and unparseable
+ * bodies, never on a 4xx. A 429 is not retried: it opens the container's {@link ThrottleBreaker},
+ * which fails calls fast (before any signing) until `Retry-After` passes. Every attempt of a grant that
  * authenticates with an assertion signs a new one with a fresh `jti`: the platform burns a `jti`
  * before it checks anything else, so resending one can only fail.
  */
@@ -93,8 +96,11 @@ export class TokenEndpointClient {
   private readonly fetch: typeof fetch;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** The container's NHS throttling breaker. */
+  readonly breaker: ThrottleBreaker;
 
   constructor(private readonly options: TokenClientOptions) {
+    this.breaker = options.breaker ?? new ThrottleBreaker(options.clock);
     const given = Object.entries(options.retry ?? {}).filter(([, v]) => v !== undefined);
     this.policy = { ...DEFAULT_RETRY_POLICY, ...Object.fromEntries(given) };
     this.fetch = options.fetch ?? globalThis.fetch;
@@ -179,21 +185,38 @@ export class TokenEndpointClient {
     let last: ProxyError | undefined;
     for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
       if (deadline - performance.now() <= 0) break;
-      const form = await buildForm(deadline);
-      trace.attempts = attempt;
-      // At least 1 ms, whole: the last attempt before the deadline is still sent, and times out.
-      const timeoutMs = Math.max(
-        1,
-        Math.floor(Math.min(this.policy.attemptTimeoutMs, deadline - performance.now())),
-      );
-      const outcome = await this.attempt(grant, form, trace, timeoutMs);
+      // Checked before signing: a call the breaker refuses costs no KMS signature either.
+      const admission = this.breaker.admit();
+      if ('waitMs' in admission) throw this.shedByBreaker(admission.waitMs, trace);
+      let outcome: AttemptOutcome;
+      let form: Record<string, string>;
+      try {
+        form = await buildForm(deadline);
+        trace.attempts = attempt;
+        trace.nhsCalls += 1;
+        // At least 1 ms, whole: the last attempt before the deadline is still sent, and times out.
+        const timeoutMs = Math.max(
+          1,
+          Math.floor(Math.min(this.policy.attemptTimeoutMs, deadline - performance.now())),
+        );
+        outcome = await this.attempt(grant, form, trace, timeoutMs);
+      } catch (err) {
+        this.breaker.released(admission);
+        throw err;
+      }
+      if (outcome.kind === 'throttled') {
+        this.breaker.throttled(outcome.retryAfterMs);
+        throw outcome.error;
+      }
+      // Any HTTP answer but a 429 means NHS is not throttling us; no answer tells us nothing.
+      if (outcome.kind === 'token' || outcome.error.upstream) this.breaker.answered(admission);
+      else this.breaker.released(admission);
       if (outcome.kind === 'token') return outcome.token;
       if (outcome.kind === 'final') throw await this.withFindings(outcome.error, grant, form);
       last = outcome.error;
       if (attempt === this.policy.maxAttempts) break;
       const ceiling = Math.min(this.policy.maxBackoffMs, this.policy.baseBackoffMs * 2 ** (attempt - 1));
-      const wait = Math.max(outcome.retryAfterMs ?? 0, this.random() * ceiling);
-      // A Retry-After we cannot honour inside the deadline ends the call now, not at the deadline.
+      const wait = this.random() * ceiling;
       if (performance.now() + wait >= deadline) break;
       await this.sleep(wait);
     }
@@ -204,6 +227,16 @@ export class TokenEndpointClient {
       });
     }
     throw last;
+  }
+
+  /** The answer when the breaker will not let a call go: NHS is throttling this app. */
+  private shedByBreaker(waitMs: number, trace: Trace): ProxyError {
+    trace.shed = 'breaker';
+    return new ProxyError(
+      'nhs_rate_limited',
+      'NHS is rate limiting token requests for this app; the proxy is not calling it again until its Retry-After has passed',
+      { messageId: trace.messageId, retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) },
+    );
   }
 
   private async attempt(
@@ -286,14 +319,13 @@ export class TokenEndpointClient {
     }
     if (response.status === 429) {
       const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), this.options.clock.now());
+      const windowMs = Math.min(MAX_THROTTLE_WINDOW_MS, retryAfterMs ?? DEFAULT_THROTTLE_WINDOW_MS);
       return {
-        kind: 'retryable',
-        // Without Retry-After, a jittered few milliseconds would only triple the pressure on a
-        // per-app limit of about 5 requests a second (and spend a KMS signature and a jti each).
-        retryAfterMs: retryAfterMs ?? RATE_LIMITED_MIN_BACKOFF_MS,
+        kind: 'throttled',
+        retryAfterMs,
         error: new ProxyError('nhs_rate_limited', 'NHS is rate limiting token requests for this app (429)', {
           ...options,
-          retryAfterS: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+          retryAfterS: Math.max(1, Math.ceil(windowMs / 1000)),
         }),
       };
     }

@@ -17,6 +17,10 @@ export interface Trace {
   jti?: string;
   jtis: string[];
   attempts: number;
+  /** HTTP calls made to the NHS token endpoint for this request, every grant and attempt. */
+  nhsCalls: number;
+  /** Why the request was refused without calling NHS, when it was. */
+  shed?: 'breaker' | 'budget' | 'caller_share';
   kmsMs: number;
   upstreamMs: number;
   upstreamStatus?: number;
@@ -31,5 +35,5 @@ export type Grant = 'token-exchange' | 'refresh_token' | 'client_credentials';
 
 /** A fresh trace for a request. */
 export function newTrace(correlationId: string): Trace {
-  return { correlationId, grants: [], jtis: [], attempts: 0, kmsMs: 0, upstreamMs: 0 };
+  return { correlationId, grants: [], jtis: [], attempts: 0, nhsCalls: 0, kmsMs: 0, upstreamMs: 0 };
 }

@@ -318,6 +318,8 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
     },
     async restore() {
       h.emulator.clearFaults();
+      // NHS's Retry-After windows pass with the faults: the breaker must not shed the probe.
+      h.app.tokenClient.breaker.reset();
       for (const step of restoreSteps.splice(0)) await step();
     },
     async close() {

@@ -4,7 +4,7 @@
  * a forged ID token signature.
  */
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../../lambda/clock.js';
+import { ManualClock, systemClock } from '../../lambda/clock.js';
 import { isProxyError, type ProxyError } from '../../lambda/errors.js';
 import { LocalKeySigner } from '../../lambda/signer/local.js';
 import type { Signer } from '../../lambda/signer/signer.js';
@@ -146,25 +146,26 @@ const tokenBody = () =>
   });
 
 describe('TokenEndpointClient retries', () => {
-  it('waits at least a second before retrying a 429 that came without Retry-After', async () => {
+  it('does not retry a 429: one call, then fails fast without signing until Retry-After passes', async () => {
     // Prepare
-    const waits: number[] = [];
+    const clock = new ManualClock(1_000_000);
     const forms: URLSearchParams[] = [];
-    const c = client({
-      retry: { ...roomy(3), deadlineMs: 10_000 },
-      fetch: scriptedFetch([() => new Response('{}', { status: 429 }), tokenBody], forms),
-      sleep: async (ms) => {
-        waits.push(ms);
-      },
-    });
+    const throttled = () => new Response('{}', { status: 429, headers: { 'retry-after': '2' } });
+    const c = client({ clock, retry: roomy(3), fetch: scriptedFetch([throttled, tokenBody], forms) });
+    const signsBefore = forms.length;
 
     // Act
-    const token = await c.exchange('id-token', newTrace('corr'));
+    const first = await failure(c.exchange('id-token', newTrace('corr')));
+    const shed = await failure(c.exchange('id-token', newTrace('corr')));
+    clock.advance(2_000);
+    const afterWindow = await c.exchange('id-token', newTrace('corr'));
 
     // Assess
-    expect(token.accessToken).toBe('at-0001');
-    expect(waits).toEqual([1_000]);
-    expect(new Set(forms.map((f) => f.get('client_assertion'))).size).toBe(2);
+    expect(first).toMatchObject({ code: 'nhs_rate_limited', status: 503, retryAfterS: 2 });
+    expect(shed).toMatchObject({ code: 'nhs_rate_limited', retryAfterS: 2 });
+    expect(afterWindow.accessToken).toBe('at-0001');
+    expect(forms.length - signsBefore).toBe(2);
+    expect(c.breaker.state).toBe('closed');
   });
 
   it('refuses to follow redirects, so no credential is re-posted elsewhere', async () => {
