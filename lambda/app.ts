@@ -11,6 +11,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { RuntimeConfig } from './config/runtime.js';
 import { secretsManagerCredentials, staticCredentials } from './credentials.js';
 import { createHandler, type Handler } from './handler.js';
+import { IdTokenVerifier } from './id-token-verifier.js';
 import { rejectedAssertionDiagnoser } from './rejection-diagnosis.js';
 import { KmsSigner } from './signer/kms.js';
 import { LocalKeySigner, loadOrCreateKeyFile } from './signer/local.js';
@@ -28,7 +29,10 @@ export interface AppOverrides {
   readonly signer?: Signer;
   readonly telemetry?: Telemetry;
   readonly clock?: Clock;
+  /** The fetch of calls to the NHS token endpoint. */
   readonly fetch?: typeof fetch;
+  /** The fetch of CIS2 discovery and JWKS reads (default the global fetch). */
+  readonly cis2Fetch?: typeof fetch;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -156,14 +160,21 @@ export async function buildApp(
     ...extraClientOptions,
   });
   const tokens = buildTokenService(config, overrides, { client: tokenClient, credentials, clock, telemetry });
+  const verifier = config.verifyIdTokens
+    ? new IdTokenVerifier({ issuer: config.cis2Issuer, clock, fetch: overrides.cis2Fetch })
+    : undefined;
   const handler = createHandler({
     environment: config.profile.name,
     cis2Issuer: config.cis2Issuer,
     enforceIssuer: config.enforceIssuer,
     tokens,
+    verifySubjectToken: verifier
+      ? (request, trace) => verifier.verify(request.subjectToken, request.subjectExpiresAt, trace.deadlineAt)
+      : undefined,
     jwks,
     telemetry,
     clock,
+    breakerState: () => tokenClient.breaker.state,
   });
   return { handler, signer, tokenClient, tokens, jwks, telemetry };
 }

@@ -4,6 +4,7 @@
  * NHS answer to either a parsed token or a typed {@link ProxyError}.
  */
 import { type AssertionParams, signClientAssertion } from './assertion.js';
+import { BodyTooLargeError, readBoundedText } from './bounded-body.js';
 import type { Clock } from './clock.js';
 import { ProxyError, type UpstreamDetail, withTimeout } from './errors.js';
 import { parseJsonObject } from './json.js';
@@ -502,53 +503,6 @@ function upstreamString(value: unknown, sent: readonly string[]): string | undef
       text = text.split(spelling).join('[redacted]');
   }
   return text.replace(ECHOED_SECRET, '$1[redacted]').slice(0, MAX_UPSTREAM_STRING);
-}
-
-/** Thrown by {@link readBoundedText} when a body outgrows its limit. */
-class BodyTooLargeError extends Error {
-  constructor() {
-    super('response body too large');
-    this.name = 'BodyTooLargeError';
-  }
-}
-
-/**
- * Reads a response body as UTF-8, at most `limit` bytes: beyond that (declared or streamed) the
- * body is cancelled and {@link BodyTooLargeError} thrown, so a huge answer costs 64 KiB of memory,
- * not the Lambda. An abort of `signal` ends the read even if the body's source ignores it.
- */
-async function readBoundedText(response: Response, limit: number, signal: AbortSignal): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > limit) {
-    await response.body?.cancel().catch(() => {});
-    throw new BodyTooLargeError();
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  let onAbort: () => void = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-  });
-  aborted.catch(() => {});
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), aborted]);
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) throw new BodyTooLargeError();
-      chunks.push(value);
-    }
-  } catch (err) {
-    reader.cancel().catch(() => {});
-    throw err;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A string NHS sent, cut to a length fit for a log line (identifiers such as `message_id`). */

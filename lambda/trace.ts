@@ -5,6 +5,10 @@
  */
 export interface Trace {
   correlationId: string;
+  /** API Gateway's request id (`requestContext.requestId`), when behind API Gateway. */
+  requestId?: string;
+  /** The caller's IAM principal ARN (`requestContext.identity.userArn`), when authorised by IAM. */
+  caller?: string;
   /** The last grant sent to NHS. */
   grant?: Grant;
   /** Every grant sent to NHS for this request, in order (a refused refresh, then an exchange). */

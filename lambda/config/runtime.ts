@@ -39,6 +39,11 @@ export interface RuntimeConfig {
   /** Whether subject tokens from another CIS2 issuer are refused before calling NHS. */
   readonly enforceIssuer: boolean;
   readonly cis2Issuer: string;
+  /**
+   * Whether ID token signatures are verified against `cis2Issuer`'s published keys before any
+   * signing or NHS call (`VERIFY_ID_TOKENS`, default true); see docs/quota.md.
+   */
+  readonly verifyIdTokens: boolean;
   readonly retry: RetryPolicy;
 }
 
@@ -162,6 +167,7 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
     // emulated issuer is enforced before calling NHS; NHS enforces its own in every case.
     enforceIssuer: Boolean(env.CIS2_ISSUER) || profile.name === 'local',
     cis2Issuer: env.CIS2_ISSUER || profile.cis2Issuer,
+    verifyIdTokens: flag(env, 'VERIFY_ID_TOKENS', true),
     retry,
   };
 }

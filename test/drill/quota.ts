@@ -5,6 +5,7 @@
  * (docs/nhs-platform.md §7), so each of these is a way to lock every clinician out.
  */
 import { SignCommand } from '@aws-sdk/client-kms';
+import { METRIC } from '../../lambda/telemetry.js';
 import { concludeDrill, type Drill, type DrillContext, Verdict } from './invariants.js';
 import { runConcurrently, startRig } from './rig.js';
 import { freshSub } from './upstream-faults.js';
@@ -70,5 +71,68 @@ export const alwaysThrottledDrill: Drill = {
   },
 };
 
+/** A genuine token's signature swapped for another of the same length: a forgery. */
+function forged(token: string, salt: number): string {
+  const [h, p, sig] = token.split('.') as [string, string, string];
+  const i = salt % (sig.length - 1);
+  return `${h}.${p}.${sig.slice(0, i)}${sig[i] === 'A' ? 'B' : 'A'}${sig.slice(i + 1)}`;
+}
+
+/** A flood of forged ID tokens from one caller, with a genuine caller in the middle of it. */
+export const forgedFloodDrill: Drill = {
+  name: 'forged-id-token-flood',
+  family: 'quota',
+  injected:
+    '1,000 forged ID tokens in the full run (half a bad signature under CIS2\'s kid, half an unknown kid "x"), one of them 20 times more, a genuine exchange in the middle',
+  async run({ size, forward }: DrillContext) {
+    const startedAt = performance.now();
+    const rig = await startRig({ size, forward, env: { CACHE: 'on' } });
+    try {
+      const verdict = new Verdict();
+      const junk: string[] = [];
+      const n = size === 'full' ? 1_000 : 200;
+      for (let i = 0; i < n; i++) {
+        const genuine = await rig.idToken(freshSub('7'), i % 2 ? { header: { kid: 'x' } } : {});
+        const token = forged(genuine, i);
+        rig.scanner.addSecret(token);
+        junk.push(token);
+      }
+      const replayed = Array.from({ length: 20 }, () => junk[0] as string);
+      const goodSub = freshSub('7');
+      const good = await rig.idToken(goodSub);
+
+      // Act
+      const half = junk.length / 2;
+      const first = await runConcurrently(junk.slice(0, half), 16, (t) => rig.post(t));
+      const served = await rig.post(good, { expectSub: goodSub });
+      const rest = await runConcurrently([...junk.slice(half), ...replayed], 16, (t) => rig.post(t));
+
+      // Assess
+      const signs = rig.harness.kms.commandCalls(SignCommand).length;
+      const calls = rig.harness.emulator.records().length;
+      verdict.check(served.status === 200, `forged flood: the genuine caller got ${served.status}`);
+      verdict.check(signs === 1, `forged flood: ${signs} KMS signatures (1 expected, the genuine one)`);
+      verdict.check(calls === 1, `forged flood: ${calls} NHS calls (1 expected, the genuine one)`);
+      for (const ex of [...first, ...rest])
+        verdict.check(
+          ex.status === 401 && ex.body?.error === 'subject_token_unverified',
+          `forged flood: request #${ex.seq} answered ${ex.status} ${String(ex.body?.error)}`,
+        );
+      const refused = rig.telemetry.counters.get(METRIC.idTokenRefused);
+      verdict.check(
+        refused === first.length + rest.length,
+        `forged flood: IdTokenRefused counted ${refused}`,
+      );
+      return await concludeDrill(rig, forgedFloodDrill, verdict, {
+        did: `${first.length + rest.length} forged tokens: 401 subject_token_unverified, ${signs - 1} signatures, ${calls - 1} NHS calls; the genuine exchange served`,
+        startedAt,
+        probe: false,
+      });
+    } finally {
+      await rig.close();
+    }
+  },
+};
+
 /** The quota family, in report order. */
-export const QUOTA_DRILLS: readonly Drill[] = [alwaysThrottledDrill];
+export const QUOTA_DRILLS: readonly Drill[] = [alwaysThrottledDrill, forgedFloodDrill];
