@@ -175,6 +175,7 @@ export async function buildApp(
     telemetry,
     clock,
     breakerState: () => tokenClient.breaker.state,
+    deadlineMs: tokenClient.deadlineMs,
   });
   return { handler, signer, tokenClient, tokens, jwks, telemetry };
 }

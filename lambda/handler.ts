@@ -30,6 +30,8 @@ export interface HandlerDeps {
   readonly telemetry: Telemetry;
   readonly clock: Clock;
   readonly generateId?: () => string;
+  /** The most one request may spend on its dependencies (TOKEN_DEADLINE_MS); see {@link requestDeadline}. */
+  readonly deadlineMs?: number;
   /** The NHS throttling breaker's state, reported with every token request. */
   readonly breakerState?: () => BreakerState;
 }
@@ -52,8 +54,22 @@ export function callerOf(event: ProxyEvent): string | undefined {
   return identity?.userArn || identity?.caller || undefined;
 }
 
+/** What the handler reads of the Lambda context: the time left before the Lambda timeout. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
 /** The Lambda handler signature. */
-export type Handler = (event: ProxyEvent) => Promise<APIGatewayProxyResult>;
+export type Handler = (event: ProxyEvent, context?: InvocationContext) => Promise<APIGatewayProxyResult>;
+
+/** API Gateway's integration timeout (REST APIs): past it the caller gets a bare 504/502. */
+export const API_GATEWAY_TIMEOUT_MS = 29_000;
+
+/**
+ * Time kept back from the request's deadline for what follows the last NHS answer: the shared
+ * tier write (two 500 ms attempts by default), the log line and the response.
+ */
+export const DEADLINE_MARGIN_MS = 2_000;
 
 const ROUTES: Record<string, string> = { '/token': 'POST', '/jwks.json': 'GET', '/health': 'GET' };
 
@@ -100,6 +116,19 @@ function asProxyError(err: unknown): ProxyError {
       cause: err,
     },
   );
+}
+
+/**
+ * `performance.now()` by which a request's dependency calls (key fetch, secrets, signing, NHS)
+ * must be done: the configured budget, but never past the Lambda timeout or API Gateway's 29 s,
+ * each less {@link DEADLINE_MARGIN_MS}, so the caller gets our typed error rather than a 502.
+ */
+export function requestDeadline(startedAt: number, budgetMs: number, context?: InvocationContext): number {
+  const remaining = context?.getRemainingTimeInMillis();
+  const bounds = [budgetMs, API_GATEWAY_TIMEOUT_MS - DEADLINE_MARGIN_MS];
+  if (typeof remaining === 'number' && Number.isFinite(remaining))
+    bounds.push(remaining - DEADLINE_MARGIN_MS);
+  return startedAt + Math.max(0, Math.min(...bounds));
 }
 
 /** Builds the handler. */
@@ -186,7 +215,10 @@ export function createHandler(deps: HandlerDeps): Handler {
     );
   }
 
-  return async function handle(event: ProxyEvent): Promise<APIGatewayProxyResult> {
+  return async function handle(
+    event: ProxyEvent,
+    context?: InvocationContext,
+  ): Promise<APIGatewayProxyResult> {
     const startedAt = performance.now();
     let correlationId = generateId();
     try {
@@ -211,6 +243,10 @@ export function createHandler(deps: HandlerDeps): Handler {
       const trace = newTrace(correlationId);
       trace.requestId = event.requestContext?.requestId;
       trace.caller = callerOf(event);
+      // Set here, not at the first NHS call: time spent on the cache, the key fetch or Secrets
+      // Manager comes out of the same budget.
+      if (deps.deadlineMs !== undefined)
+        trace.deadlineAt = requestDeadline(startedAt, deps.deadlineMs, context);
       let response: APIGatewayProxyResult;
       let failure: ProxyError | undefined;
       try {

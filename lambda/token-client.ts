@@ -109,6 +109,11 @@ export class TokenEndpointClient {
     this.sleep = options.sleep ?? sleepMs;
   }
 
+  /** The overall budget of one request's calls (the policy's `deadlineMs`). */
+  get deadlineMs(): number {
+    return this.policy.deadlineMs;
+  }
+
   /** Exchanges a CIS2 ID token for a user-restricted access token (RFC 8693). */
   exchange(subjectToken: string, trace: Trace): Promise<TokenResponse> {
     return this.call('token-exchange', trace, async (deadline) => ({

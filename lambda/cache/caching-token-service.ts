@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { isProxyError } from '../errors.js';
+import { isProxyError, ProxyError, withTimeout } from '../errors.js';
 import type { TokenRequest } from '../request.js';
 import { METRIC, type Telemetry } from '../telemetry.js';
 import type { TokenEndpointClient, TokenResponse } from '../token-client.js';
@@ -64,7 +64,7 @@ export class CachingTokenService implements TokenService {
   }
 
   async getToken(request: TokenRequest, trace: Trace): Promise<IssuedToken> {
-    const keys = this.keys ?? (await this.loadKeys());
+    const keys = this.keys ?? (await this.loadKeys(trace));
     const key = keys.derive(request.subjectToken);
     const { memory, telemetry } = this.options;
     const held = memory.get(key, this.options.clock.now());
@@ -83,8 +83,21 @@ export class CachingTokenService implements TokenService {
     return this.issue(session);
   }
 
-  private async loadKeys(): Promise<CacheKeyDeriver> {
-    const scope = await this.options.scope();
+  private async loadKeys(trace: Trace): Promise<CacheKeyDeriver> {
+    // The scope holds the API key, a Secrets Manager read on a cold container: inside the deadline.
+    const pending = this.options.scope();
+    const scope =
+      trace.deadlineAt === undefined
+        ? await pending
+        : await withTimeout(
+            pending,
+            trace.deadlineAt - performance.now(),
+            () =>
+              new ProxyError(
+                'secrets_unavailable',
+                'the app credentials could not be read before the deadline',
+              ),
+          );
     this.keys ??= new CacheKeyDeriver(scope, this.options.keyMemoSize);
     return this.keys;
   }

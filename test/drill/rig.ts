@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EmulatorOptions, FaultSpec } from '../../emulator/index.js';
 import type { AppOverrides } from '../../lambda/app.js';
-import type { ProxyEvent } from '../../lambda/handler.js';
+import type { InvocationContext, ProxyEvent } from '../../lambda/handler.js';
 import { memoryTelemetry } from '../../lambda/telemetry.js';
 import type { RetryPolicy } from '../../lambda/token-client.js';
 import { type FakeKmsKey, rsaKey } from '../helpers/kms.js';
@@ -107,6 +107,8 @@ export interface PostOptions {
   /** The ID token's `sub`, when the request may succeed (then its token must belong to it). */
   readonly expectSub?: string;
   readonly probe?: boolean;
+  /** The Lambda context the handler is invoked with (its remaining time). */
+  readonly context?: InvocationContext;
 }
 
 let sharedKey: FakeKmsKey | undefined;
@@ -153,7 +155,13 @@ export interface DrillRig {
   /** Sends any event to the handler and records the answer. */
   send(
     event: ProxyEvent,
-    meta?: { expectSub?: string; subjectToken?: string; expectLogLine?: boolean; probe?: boolean },
+    meta?: {
+      expectSub?: string;
+      subjectToken?: string;
+      expectLogLine?: boolean;
+      probe?: boolean;
+      context?: InvocationContext;
+    },
   ): Promise<Exchange>;
   /** Registers a step that undoes a dependency fault; run before the recovery probe and at close. */
   onRestore(step: () => void | Promise<void>): void;
@@ -228,7 +236,7 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
     let headers: Record<string, unknown> = {};
     let escaped: string | undefined;
     try {
-      const result = await h.app.handler(event);
+      const result = await h.app.handler(event, meta.context);
       status = result.statusCode;
       rawBody = result.body;
       headers = { ...result.headers };
@@ -309,6 +317,7 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
           subjectToken,
           expectLogLine: true,
           probe: postOptions.probe,
+          context: postOptions.context,
         },
       );
     },
