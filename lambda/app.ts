@@ -12,11 +12,12 @@ import type { RuntimeConfig } from './config/runtime.js';
 import { secretsManagerCredentials, staticCredentials } from './credentials.js';
 import { createHandler, type Handler } from './handler.js';
 import { IdTokenVerifier } from './id-token-verifier.js';
+import { DynamoBudget, MemoryBudget, type NhsBudget } from './nhs-budget.js';
 import { rejectedAssertionDiagnoser } from './rejection-diagnosis.js';
 import { KmsSigner } from './signer/kms.js';
 import { LocalKeySigner, loadOrCreateKeyFile } from './signer/local.js';
 import type { PublicSigningJwk, Signer } from './signer/signer.js';
-import { powertoolsTelemetry, type Telemetry } from './telemetry.js';
+import { METRIC, powertoolsTelemetry, type Telemetry } from './telemetry.js';
 import { type AppCredentials, type TokenClientOptions, TokenEndpointClient } from './token-client.js';
 import { ExchangingTokenService, type TokenService } from './token-service.js';
 
@@ -95,20 +96,20 @@ function buildCredentials(config: RuntimeConfig, overrides: AppOverrides): () =>
  */
 function buildTokenService(
   config: RuntimeConfig,
-  overrides: AppOverrides,
   deps: {
     client: TokenEndpointClient;
     credentials: () => Promise<AppCredentials>;
     clock: Clock;
     telemetry: Telemetry;
+    dynamo?: DynamoDBClient;
   },
 ): TokenService {
   if (!config.cacheEnabled) return new ExchangingTokenService(deps.client, config.sessionOutlivesIdToken);
   const shared =
-    config.cacheTable === undefined
+    config.cacheTable === undefined || !deps.dynamo
       ? undefined
       : new DynamoTier({
-          client: overrides.dynamo ?? createCacheDynamoClient({}, config.cacheTimeoutMs),
+          client: deps.dynamo,
           tableName: config.cacheTable,
           leaseMs: config.leaseMs,
         });
@@ -123,6 +124,35 @@ function buildTokenService(
     sessionOutlivesIdToken: config.sessionOutlivesIdToken,
     leaseWaitMs: config.leaseWaitMs,
     keyMemoSize: config.memoryCacheSize,
+  });
+}
+
+/**
+ * The NHS budget for a configuration: shared through the cache table when the shared tier is on
+ * (falling back to this container's share if the table fails), else this container's share.
+ */
+function buildBudget(
+  config: RuntimeConfig,
+  deps: { clock: Clock; telemetry: Telemetry; dynamo?: DynamoDBClient },
+): NhsBudget | undefined {
+  const { perMinute, containers, refreshReserve, callerShare } = config.budget;
+  if (perMinute === 0) return undefined;
+  const policy = { perMinute, refreshReserve, callerShare };
+  const local = new MemoryBudget(
+    { ...policy, perMinute: Math.max(1, Math.floor(perMinute / containers)) },
+    deps.clock,
+  );
+  if (!deps.dynamo || config.cacheTable === undefined) return local;
+  return new DynamoBudget({
+    client: deps.dynamo,
+    tableName: config.cacheTable,
+    policy,
+    clock: deps.clock,
+    fallback: local,
+    onTableError: (error) => {
+      deps.telemetry.metrics.count(METRIC.cacheError);
+      deps.telemetry.log.warn('nhs_budget_table_error', { error });
+    },
   });
 }
 
@@ -142,6 +172,10 @@ export async function buildApp(
   const { signer, published } = await buildSigners(config, overrides);
   const credentials = buildCredentials(config, overrides);
   const jwks = publishedJwks(published);
+  const dynamo =
+    config.cacheEnabled && config.cacheTable !== undefined
+      ? (overrides.dynamo ?? createCacheDynamoClient({}, config.cacheTimeoutMs))
+      : undefined;
   const tokenClient = new TokenEndpointClient({
     tokenUrl: config.profile.tokenUrl,
     signer,
@@ -157,9 +191,16 @@ export async function buildApp(
       environment: config.profile.name,
       clock,
     }),
+    budget: buildBudget(config, { clock, telemetry, dynamo }),
     ...extraClientOptions,
   });
-  const tokens = buildTokenService(config, overrides, { client: tokenClient, credentials, clock, telemetry });
+  const tokens = buildTokenService(config, {
+    client: tokenClient,
+    credentials,
+    clock,
+    telemetry,
+    dynamo,
+  });
   const verifier = config.verifyIdTokens
     ? new IdTokenVerifier({ issuer: config.cis2Issuer, clock, fetch: overrides.cis2Fetch })
     : undefined;

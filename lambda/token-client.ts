@@ -9,6 +9,7 @@ import type { Clock } from './clock.js';
 import { ProxyError, type UpstreamDetail, withTimeout } from './errors.js';
 import { parseJsonObject } from './json.js';
 import { PLATFORM_ERRORS, URN } from './nhs/platform.js';
+import { type BudgetDecision, callerKey, type NhsBudget } from './nhs-budget.js';
 import type { Signer } from './signer/signer.js';
 import { DEFAULT_THROTTLE_WINDOW_MS, MAX_THROTTLE_WINDOW_MS, ThrottleBreaker } from './throttle-breaker.js';
 import type { Grant, Trace } from './trace.js';
@@ -73,6 +74,8 @@ export interface TokenClientOptions {
   readonly diagnoseRejectedAssertion?: (assertion: string, apiKey: string) => Promise<readonly string[]>;
   /** The container's NHS throttling breaker; default one of the client's own. */
   readonly breaker?: ThrottleBreaker;
+  /** The NHS budget every call must fit in; absent, calls are limited only by the breaker. */
+  readonly budget?: NhsBudget;
 }
 
 /** One attempt's outcome, before we decide whether to retry. */
@@ -197,6 +200,12 @@ export class TokenEndpointClient {
       let outcome: AttemptOutcome;
       let form: Record<string, string>;
       try {
+        // Taken before signing too: a call over the budget costs neither NHS nor KMS.
+        const decision = await this.options.budget?.take(
+          grant === 'refresh_token' ? 'refresh' : 'exchange',
+          callerKey(trace.caller),
+        );
+        if (decision && !decision.allowed) throw shedByBudget(decision, trace);
         form = await buildForm(deadline);
         trace.attempts = attempt;
         trace.nhsCalls += 1;
@@ -375,6 +384,19 @@ export class TokenEndpointClient {
       return error;
     }
   }
+}
+
+/** The answer to a call the budget refused: 429 with when to come back. */
+function shedByBudget(decision: Exclude<BudgetDecision, { allowed: true }>, trace: Trace): ProxyError {
+  trace.shed = decision.reason;
+  const why =
+    decision.reason === 'caller_share'
+      ? "this caller has used its share of the app's NHS token budget"
+      : "the app's NHS token budget is used up for now";
+  return new ProxyError('rate_limited', `${why}; retry after the Retry-After seconds`, {
+    messageId: trace.messageId,
+    retryAfterS: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectDrillHolds } from './expect-drill.js';
-import { alwaysThrottledDrill, forgedFloodDrill } from './quota.js';
+import { alwaysThrottledDrill, callerShareDrill, forgedFloodDrill } from './quota.js';
 
 describe('quota drills (fast)', () => {
   it('against an always-429 NHS, costs at most one NHS call per Retry-After window', async () => {
@@ -15,5 +15,10 @@ describe('quota drills (fast)', () => {
     expect(outcome.requests).toBe(221);
     expect(outcome.served).toBe(1);
     expect(outcome.kmsSigns).toBe(1);
+  });
+
+  it('sheds a caller over its share with 429 while another caller is served', async () => {
+    const outcome = await expectDrillHolds(callerShareDrill);
+    expect(outcome.failuresByCode).toEqual({ '429 rate_limited': 5 });
   });
 });

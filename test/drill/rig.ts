@@ -107,6 +107,8 @@ export interface PostOptions {
   /** The ID token's `sub`, when the request may succeed (then its token must belong to it). */
   readonly expectSub?: string;
   readonly probe?: boolean;
+  /** The caller's IAM principal ARN, as API Gateway's IAM authorisation would report it. */
+  readonly caller?: string;
   /** The Lambda context the handler is invoked with (its remaining time). */
   readonly context?: InvocationContext;
 }
@@ -209,6 +211,7 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
   };
 
   let table: DynaliteTable | undefined;
+  // The NHS budget is off (the harness's default) unless a drill turns it on.
   let env = options.env;
   let overrides: AppOverrides = { telemetry, fetch: upstream, ...options.overrides };
   if (options.sharedTier) {
@@ -311,6 +314,7 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
           },
           body: JSON.stringify({ subject_token: subjectToken }),
           isBase64Encoded: false,
+          requestContext: postOptions.caller ? { identity: { userArn: postOptions.caller } } : undefined,
         },
         {
           expectSub: postOptions.expectSub,

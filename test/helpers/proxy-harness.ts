@@ -92,6 +92,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SIGNING_KEY_ID: kmsKey.keyId,
     API_KEY: HARNESS_API_KEY,
     CLIENT_SECRET: HARNESS_CLIENT_SECRET,
+    // Off unless asked for: tests and benchmarks make more exchanges a minute than the platform's
+    // 300 would allow, and measure the proxy, not the budget (test/lambda/nhs-budget.test.ts and
+    // the quota drills turn it on).
+    NHS_BUDGET_PER_MINUTE: '0',
     ...options.env,
   });
   const app = await buildApp(
