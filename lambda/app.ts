@@ -13,6 +13,7 @@ import { secretsManagerCredentials, staticCredentials } from './credentials.js';
 import { createHandler, type Handler } from './handler.js';
 import { IdTokenVerifier } from './id-token-verifier.js';
 import { DynamoBudget, MemoryBudget, type NhsBudget } from './nhs-budget.js';
+import { keepAliveFetch } from './nhs-http.js';
 import { rejectedAssertionDiagnoser } from './rejection-diagnosis.js';
 import { KmsSigner } from './signer/kms.js';
 import { LocalKeySigner, loadOrCreateKeyFile } from './signer/local.js';
@@ -182,7 +183,7 @@ export async function buildApp(
     clock,
     credentials,
     retry: config.retry,
-    fetch: overrides.fetch,
+    fetch: overrides.fetch ?? keepAliveFetch(),
     random: overrides.random,
     sleep: overrides.sleep,
     diagnoseRejectedAssertion: rejectedAssertionDiagnoser({
