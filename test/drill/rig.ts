@@ -185,6 +185,8 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
   const policy: RetryPolicy = { ...DRILL_RETRY, ...options.retry };
   let upstreamCalls = 0;
   let faultsQueued = 0;
+  // Rate-based faults stop at restore: the recovery probe runs with every fault cleared.
+  let injecting = true;
   let harness: Harness | undefined;
   const restoreSteps: (() => void | Promise<void>)[] = [];
 
@@ -198,7 +200,7 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
       form.get('refresh_token'),
       form.get('client_secret'),
     );
-    const rate = options.faultRate;
+    const rate = injecting ? options.faultRate : undefined;
     if (rate && harness && random() < rate.rate) {
       harness.emulator.injectFaults(rate.faults[Math.floor(random() * rate.faults.length)] as FaultSpec, 1);
       faultsQueued += 1;
@@ -330,6 +332,7 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
       restoreSteps.push(step);
     },
     async restore() {
+      injecting = false;
       h.emulator.clearFaults();
       // NHS's Retry-After windows pass with the faults: the breaker must not shed the probe.
       h.app.tokenClient.breaker.reset();
