@@ -129,8 +129,11 @@ export class CachingTokenService implements TokenService {
       if (shared && tableMissed && stale === undefined && !(await this.claimFirstExchange(shared, key))) {
         this.options.telemetry.metrics.count(METRIC.leaseContention);
         // Longer than a refresh waiter: an exchange takes a signature and an NHS round trip, and
-        // waiting costs the caller less than a second exchange costs the app's NHS quota.
-        const arrived = await this.awaitOtherWrite(shared, key, undefined, this.options.leaseWaitMs * 3);
+        // waiting costs the caller less than a second exchange costs the app's NHS quota. But
+        // never more than half the time left, so the fallback exchange still fits the deadline.
+        const left = (trace.deadlineAt ?? Number.POSITIVE_INFINITY) - performance.now();
+        const waitMs = Math.min(this.options.leaseWaitMs * 3, Math.max(0, left / 2));
+        const arrived = await this.awaitOtherWrite(shared, key, undefined, waitMs);
         if (arrived) return this.servedFromShared(key, arrived, trace);
       }
       return this.exchange(request, key, trace);

@@ -69,7 +69,7 @@ export class DynamoTier implements SharedCacheTier {
           Key: { pk: { S: key.id } },
           // A lease waiter polls for the holder's write; an eventually consistent read could miss it.
           ConsistentRead: true,
-          ProjectionExpression: 'v, rev, ct, expiresAt',
+          ProjectionExpression: 'v, rev, ct, expiresAt, leaseOwner',
         }),
       ),
     );
@@ -77,8 +77,9 @@ export class DynamoTier implements SharedCacheTier {
     // without a readable expiry counts as expired.
     const expiresAtMs = Number(item?.expiresAt?.N) * 1000;
     if (!item || !(expiresAtMs > now)) return undefined;
-    // A claim marker (see claimExchange): the first exchange is under way, no session yet.
-    if (item.v === undefined && item.ct === undefined) return undefined;
+    // A claim marker (see claimExchange): the first exchange is under way, no session yet. Only
+    // an item shaped exactly so: anything else without a session is corrupt, and reported.
+    if (item.v === undefined && item.ct === undefined && item.leaseOwner?.S !== undefined) return undefined;
     return this.openItem(item, key);
   }
 
@@ -144,7 +145,7 @@ export class DynamoTier implements SharedCacheTier {
             // Free when there is no item, the item has expired, or it is an expired (or our own)
             // claim; never over a live session.
             ConditionExpression:
-              'attribute_not_exists(pk) OR expiresAt < :nowS OR (attribute_not_exists(ct) AND (leaseUntil < :now OR leaseOwner = :owner))',
+              'attribute_not_exists(pk) OR expiresAt < :nowS OR (attribute_not_exists(ct) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner))',
             ExpressionAttributeValues: {
               ':now': { N: String(now) },
               ':nowS': { N: String(Math.floor(now / 1000)) },
