@@ -21,7 +21,11 @@ export type FaultSpec =
   /** Waits this many milliseconds, then handles the request normally. */
   | { kind: 'delay'; ms: number }
   /** Destroys the socket without sending a response. */
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /** 200 `application/json` whose body is `bytes` long (streamed, never held in memory). */
+  | { kind: 'oversized'; bytes: number }
+  /** 200 `application/json` headers at once, then one byte every `intervalMs`, never finishing. */
+  | { kind: 'drip'; intervalMs: number };
 
 /** The `kind` of a {@link FaultSpec}. */
 export type FaultKind = FaultSpec['kind'];
@@ -46,6 +50,9 @@ export class FaultSpecError extends Error {
 }
 
 const GATEWAY_STATUSES: readonly number[] = [500, 502, 503, 504];
+
+/** Largest oversized body the emulator agrees to stream (the drill uses 400 MB). */
+const MAX_OVERSIZED_BYTES = 2 ** 31;
 
 const isNonNegativeInteger = (value: unknown): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= 0;
@@ -74,13 +81,21 @@ export function parseFaultSpec(value: unknown): FaultSpec {
     case 'delay':
       if (!isNonNegativeInteger(fault.ms)) throw new FaultSpecError('delay fault needs ms, an integer >= 0');
       return { kind: 'delay', ms: fault.ms };
+    case 'oversized':
+      if (!isNonNegativeInteger(fault.bytes) || fault.bytes > MAX_OVERSIZED_BYTES)
+        throw new FaultSpecError(`oversized fault needs bytes, an integer from 0 to ${MAX_OVERSIZED_BYTES}`);
+      return { kind: 'oversized', bytes: fault.bytes };
+    case 'drip':
+      if (!isNonNegativeInteger(fault.intervalMs) || fault.intervalMs < 1)
+        throw new FaultSpecError('drip fault needs intervalMs, an integer >= 1');
+      return { kind: 'drip', intervalMs: fault.intervalMs };
     case 'truncated':
     case 'non-json':
     case 'drop':
       return { kind: fault.kind };
     default:
       throw new FaultSpecError(
-        'fault kind must be one of status, rate-limit, html, truncated, non-json, delay, drop',
+        'fault kind must be one of status, rate-limit, html, truncated, non-json, delay, drop, oversized, drip',
       );
   }
 }
@@ -130,6 +145,45 @@ function fakeTokenBody(): string {
     refresh_token_expires_in: '43199',
     refresh_count: '0',
   });
+}
+
+/** Chunk of an oversized body: the start of a token response, then padding inside the string. */
+const OVERSIZED_CHUNK = Buffer.alloc(64 * 1024, 'A');
+
+/**
+ * Streams `bytes` of `{"access_token":"AAAA…` with backpressure, stopping when the client goes:
+ * 400 MB costs the emulator one 64 KiB buffer, not 400 MB.
+ */
+function streamOversized(res: ServerResponse, bytes: number): void {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': bytes });
+  const head = Buffer.from('{"access_token":"').subarray(0, bytes);
+  let left = bytes - head.length;
+  let closed = false;
+  res.on('close', () => {
+    closed = true;
+  });
+  const pump = (): void => {
+    while (!closed && left > 0) {
+      const chunk = OVERSIZED_CHUNK.subarray(0, Math.min(left, OVERSIZED_CHUNK.length));
+      left -= chunk.length;
+      if (!res.write(chunk)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!closed) res.end();
+  };
+  res.write(head);
+  pump();
+}
+
+/** Sends headers, then one byte of a JSON body every `intervalMs` until the client goes. */
+function drip(res: ServerResponse, intervalMs: number): void {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  res.write('{');
+  const timer = setInterval(() => res.write(' '), intervalMs);
+  res.on('close', () => clearInterval(timer));
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
@@ -185,5 +239,11 @@ export function writeFault(
     case 'drop':
       res.socket?.destroy();
       return { status: 0 };
+    case 'oversized':
+      streamOversized(res, fault.bytes);
+      return { status: 200 };
+    case 'drip':
+      drip(res, fault.intervalMs);
+      return { status: 200 };
   }
 }

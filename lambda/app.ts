@@ -11,11 +11,14 @@ import { type Clock, systemClock } from './clock.js';
 import type { RuntimeConfig } from './config/runtime.js';
 import { secretsManagerCredentials, staticCredentials } from './credentials.js';
 import { createHandler, type Handler } from './handler.js';
+import { IdTokenVerifier } from './id-token-verifier.js';
+import { DynamoBudget, MemoryBudget, type NhsBudget } from './nhs-budget.js';
+import { keepAliveFetch } from './nhs-http.js';
 import { rejectedAssertionDiagnoser } from './rejection-diagnosis.js';
 import { KmsSigner } from './signer/kms.js';
 import { LocalKeySigner, loadOrCreateKeyFile } from './signer/local.js';
 import type { PublicSigningJwk, Signer } from './signer/signer.js';
-import { powertoolsTelemetry, type Telemetry } from './telemetry.js';
+import { METRIC, powertoolsTelemetry, type Telemetry } from './telemetry.js';
 import { type AppCredentials, type TokenClientOptions, TokenEndpointClient } from './token-client.js';
 import { ExchangingTokenService, type TokenService } from './token-service.js';
 
@@ -28,7 +31,10 @@ export interface AppOverrides {
   readonly signer?: Signer;
   readonly telemetry?: Telemetry;
   readonly clock?: Clock;
+  /** The fetch of calls to the NHS token endpoint. */
   readonly fetch?: typeof fetch;
+  /** The fetch of CIS2 discovery and JWKS reads (default the global fetch). */
+  readonly cis2Fetch?: typeof fetch;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -91,20 +97,20 @@ function buildCredentials(config: RuntimeConfig, overrides: AppOverrides): () =>
  */
 function buildTokenService(
   config: RuntimeConfig,
-  overrides: AppOverrides,
   deps: {
     client: TokenEndpointClient;
     credentials: () => Promise<AppCredentials>;
     clock: Clock;
     telemetry: Telemetry;
+    dynamo?: DynamoDBClient;
   },
 ): TokenService {
   if (!config.cacheEnabled) return new ExchangingTokenService(deps.client, config.sessionOutlivesIdToken);
   const shared =
-    config.cacheTable === undefined
+    config.cacheTable === undefined || !deps.dynamo
       ? undefined
       : new DynamoTier({
-          client: overrides.dynamo ?? createCacheDynamoClient({}, config.cacheTimeoutMs),
+          client: deps.dynamo,
           tableName: config.cacheTable,
           leaseMs: config.leaseMs,
         });
@@ -119,6 +125,35 @@ function buildTokenService(
     sessionOutlivesIdToken: config.sessionOutlivesIdToken,
     leaseWaitMs: config.leaseWaitMs,
     keyMemoSize: config.memoryCacheSize,
+  });
+}
+
+/**
+ * The NHS budget for a configuration: shared through the cache table when the shared tier is on
+ * (falling back to this container's share if the table fails), else this container's share.
+ */
+function buildBudget(
+  config: RuntimeConfig,
+  deps: { clock: Clock; telemetry: Telemetry; dynamo?: DynamoDBClient },
+): NhsBudget | undefined {
+  const { perMinute, containers, refreshReserve, callerShare } = config.budget;
+  if (perMinute === 0) return undefined;
+  const policy = { perMinute, refreshReserve, callerShare };
+  const local = new MemoryBudget(
+    { ...policy, perMinute: Math.max(1, Math.floor(perMinute / containers)) },
+    deps.clock,
+  );
+  if (!deps.dynamo || config.cacheTable === undefined) return local;
+  return new DynamoBudget({
+    client: deps.dynamo,
+    tableName: config.cacheTable,
+    policy,
+    clock: deps.clock,
+    fallback: local,
+    onTableError: (error) => {
+      deps.telemetry.metrics.count(METRIC.cacheError);
+      deps.telemetry.log.warn('nhs_budget_table_error', { error });
+    },
   });
 }
 
@@ -138,13 +173,17 @@ export async function buildApp(
   const { signer, published } = await buildSigners(config, overrides);
   const credentials = buildCredentials(config, overrides);
   const jwks = publishedJwks(published);
+  const dynamo =
+    config.cacheEnabled && config.cacheTable !== undefined
+      ? (overrides.dynamo ?? createCacheDynamoClient({}, config.cacheTimeoutMs))
+      : undefined;
   const tokenClient = new TokenEndpointClient({
     tokenUrl: config.profile.tokenUrl,
     signer,
     clock,
     credentials,
     retry: config.retry,
-    fetch: overrides.fetch,
+    fetch: overrides.fetch ?? keepAliveFetch(),
     random: overrides.random,
     sleep: overrides.sleep,
     diagnoseRejectedAssertion: rejectedAssertionDiagnoser({
@@ -153,17 +192,32 @@ export async function buildApp(
       environment: config.profile.name,
       clock,
     }),
+    budget: buildBudget(config, { clock, telemetry, dynamo }),
     ...extraClientOptions,
   });
-  const tokens = buildTokenService(config, overrides, { client: tokenClient, credentials, clock, telemetry });
+  const tokens = buildTokenService(config, {
+    client: tokenClient,
+    credentials,
+    clock,
+    telemetry,
+    dynamo,
+  });
+  const verifier = config.verifyIdTokens
+    ? new IdTokenVerifier({ issuer: config.cis2Issuer, clock, fetch: overrides.cis2Fetch })
+    : undefined;
   const handler = createHandler({
     environment: config.profile.name,
     cis2Issuer: config.cis2Issuer,
     enforceIssuer: config.enforceIssuer,
     tokens,
+    verifySubjectToken: verifier
+      ? (request, trace) => verifier.verify(request.subjectToken, request.subjectExpiresAt, trace.deadlineAt)
+      : undefined,
     jwks,
     telemetry,
     clock,
+    breakerState: () => tokenClient.breaker.state,
+    deadlineMs: tokenClient.deadlineMs,
   });
   return { handler, signer, tokenClient, tokens, jwks, telemetry };
 }

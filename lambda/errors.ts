@@ -19,6 +19,15 @@ export const ERROR_STATUS = {
    * when the user's assurance level is too low for the app's products (NHS says 401).
    */
   subject_token_rejected: 401,
+  /**
+   * `subject_token`'s signature does not verify with the CIS2 issuer's published keys (forged,
+   * corrupted, or from another issuer): refused before anything is signed or sent to NHS.
+   */
+  subject_token_unverified: 401,
+  /** The CIS2 issuer's keys could not be fetched, so no ID token can be verified; retry later. */
+  cis2_keys_unavailable: 503,
+  /** This caller, or the app as a whole, is over the NHS call budget the proxy keeps; retry later. */
+  rate_limited: 429,
   payload_too_large: 413,
   unsupported_media_type: 415,
   method_not_allowed: 405,

@@ -7,9 +7,10 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Clock } from './clock.js';
 import { isProxyError, ProxyError } from './errors.js';
-import { correlationIdOf, parseTokenRequest } from './request.js';
+import { correlationIdOf, parseTokenRequest, type TokenRequest } from './request.js';
 import type { PublicSigningJwk } from './signer/signer.js';
 import { METRIC, type Telemetry } from './telemetry.js';
+import type { BreakerState } from './throttle-breaker.js';
 import type { TokenService } from './token-service.js';
 import { newTrace, type Trace } from './trace.js';
 
@@ -19,21 +20,56 @@ export interface HandlerDeps {
   readonly cis2Issuer: string;
   readonly enforceIssuer: boolean;
   readonly tokens: TokenService;
+  /**
+   * Verifies the ID token's signature after validation and before the token service (which may
+   * sign and call NHS); absent turns local verification off.
+   */
+  readonly verifySubjectToken?: (request: TokenRequest, trace: Trace) => Promise<void>;
   /** Public keys to publish: the signing key first, then keys kept for rotation. */
   readonly jwks: () => Promise<readonly PublicSigningJwk[]>;
   readonly telemetry: Telemetry;
   readonly clock: Clock;
   readonly generateId?: () => string;
+  /** The most one request may spend on its dependencies (TOKEN_DEADLINE_MS); see {@link requestDeadline}. */
+  readonly deadlineMs?: number;
+  /** The NHS throttling breaker's state, reported with every token request. */
+  readonly breakerState?: () => BreakerState;
 }
 
 /** An API Gateway proxy event, reduced to what the handler reads. */
 export type ProxyEvent = Pick<
   APIGatewayProxyEvent,
   'httpMethod' | 'path' | 'headers' | 'body' | 'isBase64Encoded'
->;
+> & {
+  /** Present behind API Gateway; the local server and tests may leave it out. */
+  readonly requestContext?: {
+    readonly requestId?: string;
+    readonly identity?: { readonly userArn?: string | null; readonly caller?: string | null };
+  };
+};
+
+/** Who is calling, as API Gateway's IAM authorisation established it (the principal's ARN). */
+export function callerOf(event: ProxyEvent): string | undefined {
+  const identity = event.requestContext?.identity;
+  return identity?.userArn || identity?.caller || undefined;
+}
+
+/** What the handler reads of the Lambda context: the time left before the Lambda timeout. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
 
 /** The Lambda handler signature. */
-export type Handler = (event: ProxyEvent) => Promise<APIGatewayProxyResult>;
+export type Handler = (event: ProxyEvent, context?: InvocationContext) => Promise<APIGatewayProxyResult>;
+
+/** API Gateway's integration timeout (REST APIs): past it the caller gets a bare 504/502. */
+export const API_GATEWAY_TIMEOUT_MS = 29_000;
+
+/**
+ * Time kept back from the request's deadline for what follows the last NHS answer: the shared
+ * tier write (two 500 ms attempts by default), the log line and the response.
+ */
+export const DEADLINE_MARGIN_MS = 2_000;
 
 const ROUTES: Record<string, string> = { '/token': 'POST', '/jwks.json': 'GET', '/health': 'GET' };
 
@@ -82,6 +118,19 @@ function asProxyError(err: unknown): ProxyError {
   );
 }
 
+/**
+ * `performance.now()` by which a request's dependency calls (key fetch, secrets, signing, NHS)
+ * must be done: the configured budget, but never past the Lambda timeout or API Gateway's 29 s,
+ * each less {@link DEADLINE_MARGIN_MS}, so the caller gets our typed error rather than a 502.
+ */
+export function requestDeadline(startedAt: number, budgetMs: number, context?: InvocationContext): number {
+  const remaining = context?.getRemainingTimeInMillis();
+  const bounds = [budgetMs, API_GATEWAY_TIMEOUT_MS - DEADLINE_MARGIN_MS];
+  if (typeof remaining === 'number' && Number.isFinite(remaining))
+    bounds.push(remaining - DEADLINE_MARGIN_MS);
+  return startedAt + Math.max(0, Math.min(...bounds));
+}
+
 /** Builds the handler. */
 export function createHandler(deps: HandlerDeps): Handler {
   const { telemetry, clock } = deps;
@@ -93,6 +142,10 @@ export function createHandler(deps: HandlerDeps): Handler {
     const { metrics } = telemetry;
     metrics.latency(METRIC.latencyTotal, durationMs);
     if (trace.kmsMs > 0) metrics.latency(METRIC.latencyKmsSign, trace.kmsMs);
+    if (trace.nhsCalls > 0) metrics.count(METRIC.nhsTokenCall, trace.nhsCalls);
+    if (trace.shed) metrics.count(METRIC.requestShed);
+    if (failed?.code === 'subject_token_unverified') metrics.count(METRIC.idTokenRefused);
+    if (deps.breakerState) metrics.count(METRIC.nhsBreakerOpen, deps.breakerState() === 'closed' ? 0 : 1);
     if (trace.grants.length > 0) {
       metrics.latency(METRIC.latencyUpstream, trace.upstreamMs);
       for (const grant of trace.grants) {
@@ -104,9 +157,15 @@ export function createHandler(deps: HandlerDeps): Handler {
     else if (failed.status < 500) metrics.count(METRIC.clientError);
     else metrics.count(METRIC.requestFailed);
     if (failed && /^(nhs_|client_rejected)/.test(failed.code)) metrics.count(METRIC.upstreamFailure);
-    if (failed && /^(signer_|secrets_|config_)/.test(failed.code)) metrics.count(METRIC.dependencyFailure);
+    if (failed && /^(signer_|secrets_|config_|cis2_)/.test(failed.code))
+      metrics.count(METRIC.dependencyFailure);
     const fields = {
       correlation_id: trace.correlationId,
+      // The join key with API Gateway's access log, and who asked (an IAM principal ARN).
+      request_id: trace.requestId,
+      caller: trace.caller,
+      shed: trace.shed,
+      nhs_calls: trace.nhsCalls || undefined,
       outcome: failed ? 'failure' : 'success',
       status: failed ? failed.status : 200,
       error_code: failed?.code,
@@ -140,6 +199,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       cis2Issuer: deps.cis2Issuer,
       enforceIssuer: deps.enforceIssuer,
     });
+    await deps.verifySubjectToken?.(request, trace);
     const issued = await deps.tokens.getToken(request, trace);
     const now = clock.now();
     return json(
@@ -155,7 +215,10 @@ export function createHandler(deps: HandlerDeps): Handler {
     );
   }
 
-  return async function handle(event: ProxyEvent): Promise<APIGatewayProxyResult> {
+  return async function handle(
+    event: ProxyEvent,
+    context?: InvocationContext,
+  ): Promise<APIGatewayProxyResult> {
     const startedAt = performance.now();
     let correlationId = generateId();
     try {
@@ -178,6 +241,12 @@ export function createHandler(deps: HandlerDeps): Handler {
         return json(200, { status: 'ready', environment: deps.environment, kid: keys[0]?.kid });
       }
       const trace = newTrace(correlationId);
+      trace.requestId = event.requestContext?.requestId;
+      trace.caller = callerOf(event);
+      // Set here, not at the first NHS call: time spent on the cache, the key fetch or Secrets
+      // Manager comes out of the same budget.
+      if (deps.deadlineMs !== undefined)
+        trace.deadlineAt = requestDeadline(startedAt, deps.deadlineMs, context);
       let response: APIGatewayProxyResult;
       let failure: ProxyError | undefined;
       try {

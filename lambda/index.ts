@@ -6,7 +6,7 @@
  */
 import { buildApp, buildSigners, publishedJwks } from './app.js';
 import { loadRuntimeConfig, loadSigningOnlyConfig } from './config/runtime.js';
-import type { ProxyEvent } from './handler.js';
+import type { InvocationContext, ProxyEvent } from './handler.js';
 import { createJwksHandler } from './jwks-handler.js';
 
 const servesJwksOnly = process.env._HANDLER?.endsWith('.jwksHandler') ?? false;
@@ -17,9 +17,9 @@ const publicJwks = servesJwksOnly
   : undefined;
 
 /** `POST /token`, `GET /jwks.json` and `GET /health` behind the internal API. */
-export const handler = (event: ProxyEvent) => {
+export const handler = (event: ProxyEvent, context?: InvocationContext) => {
   if (!proxy) throw new Error('this function is configured as the JWKS function (jwksHandler)');
-  return proxy.handler(event);
+  return proxy.handler(event, context);
 };
 
 /** `GET /jwks.json` behind the public route NHS fetches the keys from. */

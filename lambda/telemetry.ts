@@ -24,6 +24,14 @@ export const METRIC = {
   latencyTotal: 'LatencyTotal',
   latencyKmsSign: 'LatencyKmsSign',
   latencyUpstream: 'LatencyUpstream',
+  /** HTTP calls to the NHS token endpoint, every grant and attempt: compare with the app's 300/min. */
+  nhsTokenCall: 'NhsTokenCall',
+  /** Requests refused without calling NHS: over the budget, over the caller's share, or breaker open. */
+  requestShed: 'RequestShed',
+  /** ID tokens refused by local signature verification (forged, unknown key, other issuer). */
+  idTokenRefused: 'IdTokenRefused',
+  /** 1 when a request found the NHS throttling breaker open or half-open, else 0 (use Maximum). */
+  nhsBreakerOpen: 'NhsBreakerOpen',
 } as const;
 
 /** A metric name from {@link METRIC}. */

@@ -4,11 +4,14 @@
  * NHS answer to either a parsed token or a typed {@link ProxyError}.
  */
 import { type AssertionParams, signClientAssertion } from './assertion.js';
+import { BodyTooLargeError, readBoundedText } from './bounded-body.js';
 import type { Clock } from './clock.js';
 import { ProxyError, type UpstreamDetail, withTimeout } from './errors.js';
 import { parseJsonObject } from './json.js';
 import { PLATFORM_ERRORS, URN } from './nhs/platform.js';
+import { type BudgetDecision, callerKey, type NhsBudget } from './nhs-budget.js';
 import type { Signer } from './signer/signer.js';
+import { DEFAULT_THROTTLE_WINDOW_MS, MAX_THROTTLE_WINDOW_MS, ThrottleBreaker } from './throttle-breaker.js';
 import type { Grant, Trace } from './trace.js';
 
 /** The app's credentials at the platform. */
@@ -69,22 +72,26 @@ export interface TokenClientOptions {
    * finding codes (never the assertion), which go to the log line and the error response.
    */
   readonly diagnoseRejectedAssertion?: (assertion: string, apiKey: string) => Promise<readonly string[]>;
+  /** The container's NHS throttling breaker; default one of the client's own. */
+  readonly breaker?: ThrottleBreaker;
+  /** The NHS budget every call must fit in; absent, calls are limited only by the breaker. */
+  readonly budget?: NhsBudget;
 }
 
 /** One attempt's outcome, before we decide whether to retry. */
 type AttemptOutcome =
   | { kind: 'token'; token: TokenResponse }
-  | { kind: 'retryable'; error: ProxyError; retryAfterMs?: number }
-  | { kind: 'final'; error: ProxyError };
-
-/** Least wait before retrying a 429 that came without `Retry-After`. */
-export const RATE_LIMITED_MIN_BACKOFF_MS = 1_000;
+  | { kind: 'retryable'; error: ProxyError }
+  | { kind: 'final'; error: ProxyError }
+  /** NHS throttled us (429): never retried, the breaker opens. */
+  | { kind: 'throttled'; error: ProxyError; retryAfterMs?: number };
 
 const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Calls the token endpoint with bounded, jittered retries on network errors, 5xx, 429 and
- * unparseable bodies, honouring `Retry-After`, never on other 4xx. Every attempt of a grant that
+ * Calls the token endpoint with bounded, jittered retries on network errors, 5xx and unparseable
+ * bodies, never on a 4xx. A 429 is not retried: it opens the container's {@link ThrottleBreaker},
+ * which fails calls fast (before any signing) until `Retry-After` passes. Every attempt of a grant that
  * authenticates with an assertion signs a new one with a fresh `jti`: the platform burns a `jti`
  * before it checks anything else, so resending one can only fail.
  */
@@ -93,13 +100,21 @@ export class TokenEndpointClient {
   private readonly fetch: typeof fetch;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** The container's NHS throttling breaker. */
+  readonly breaker: ThrottleBreaker;
 
   constructor(private readonly options: TokenClientOptions) {
+    this.breaker = options.breaker ?? new ThrottleBreaker(options.clock);
     const given = Object.entries(options.retry ?? {}).filter(([, v]) => v !== undefined);
     this.policy = { ...DEFAULT_RETRY_POLICY, ...Object.fromEntries(given) };
     this.fetch = options.fetch ?? globalThis.fetch;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? sleepMs;
+  }
+
+  /** The overall budget of one request's calls (the policy's `deadlineMs`). */
+  get deadlineMs(): number {
+    return this.policy.deadlineMs;
   }
 
   /** Exchanges a CIS2 ID token for a user-restricted access token (RFC 8693). */
@@ -179,22 +194,44 @@ export class TokenEndpointClient {
     let last: ProxyError | undefined;
     for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
       if (deadline - performance.now() <= 0) break;
-      const form = await buildForm(deadline);
-      trace.attempts = attempt;
-      // Whole milliseconds: AbortSignal.timeout throws a RangeError for a fractional delay, which
-      // once the deadline binds would fail every remaining attempt before it reached NHS.
-      const timeoutMs = Math.max(
-        1,
-        Math.floor(Math.min(this.policy.attemptTimeoutMs, deadline - performance.now())),
-      );
-      const outcome = await this.attempt(grant, form, trace, timeoutMs);
+      // Checked before signing: a call the breaker refuses costs no KMS signature either.
+      const admission = this.breaker.admit();
+      if ('waitMs' in admission) throw this.shedByBreaker(admission.waitMs, trace);
+      let outcome: AttemptOutcome;
+      let form: Record<string, string>;
+      try {
+        // Taken before signing too: a call over the budget costs neither NHS nor KMS.
+        const decision = await this.options.budget?.take(
+          grant === 'refresh_token' ? 'refresh' : 'exchange',
+          callerKey(trace.caller),
+        );
+        if (decision && !decision.allowed) throw shedByBudget(decision, trace);
+        form = await buildForm(deadline);
+        trace.attempts = attempt;
+        trace.nhsCalls += 1;
+        // At least 1 ms, whole: the last attempt before the deadline is still sent, and times out.
+        const timeoutMs = Math.max(
+          1,
+          Math.floor(Math.min(this.policy.attemptTimeoutMs, deadline - performance.now())),
+        );
+        outcome = await this.attempt(grant, form, trace, timeoutMs);
+      } catch (err) {
+        this.breaker.released(admission);
+        throw err;
+      }
+      if (outcome.kind === 'throttled') {
+        this.breaker.throttled(outcome.retryAfterMs);
+        throw outcome.error;
+      }
+      // Any HTTP answer but a 429 means NHS is not throttling us; no answer tells us nothing.
+      if (outcome.kind === 'token' || outcome.error.upstream) this.breaker.answered(admission);
+      else this.breaker.released(admission);
       if (outcome.kind === 'token') return outcome.token;
       if (outcome.kind === 'final') throw await this.withFindings(outcome.error, grant, form);
       last = outcome.error;
       if (attempt === this.policy.maxAttempts) break;
       const ceiling = Math.min(this.policy.maxBackoffMs, this.policy.baseBackoffMs * 2 ** (attempt - 1));
-      const wait = Math.max(outcome.retryAfterMs ?? 0, this.random() * ceiling);
-      // A Retry-After we cannot honour inside the deadline ends the call now, not at the deadline.
+      const wait = this.random() * ceiling;
       if (performance.now() + wait >= deadline) break;
       await this.sleep(wait);
     }
@@ -207,6 +244,16 @@ export class TokenEndpointClient {
     throw last;
   }
 
+  /** The answer when the breaker will not let a call go: NHS is throttling this app. */
+  private shedByBreaker(waitMs: number, trace: Trace): ProxyError {
+    trace.shed = 'breaker';
+    return new ProxyError(
+      'nhs_rate_limited',
+      'NHS is rate limiting token requests for this app; the proxy is not calling it again until its Retry-After has passed',
+      { messageId: trace.messageId, retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) },
+    );
+  }
+
   private async attempt(
     grant: Grant,
     form: Record<string, string>,
@@ -216,6 +263,14 @@ export class TokenEndpointClient {
     const started = performance.now();
     let response: Response;
     let text: string;
+    // A timer held in this scope, not AbortSignal.timeout: Node 20's undici keeps no strong
+    // reference to a timeout signal, so once it is garbage-collected the timeout never fires and
+    // an attempt against a server that drips bytes hangs for ever. The timer also covers the body.
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException(`attempt exceeded ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
     try {
       response = await this.fetch(this.options.tokenUrl, {
         method: 'POST',
@@ -229,22 +284,35 @@ export class TokenEndpointClient {
         // Never follow a redirect: a 307/308 would re-post the client secret, the refresh token
         // and the ID token to wherever it points.
         redirect: 'error',
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: controller.signal,
       });
-      text = await response.text();
+      text = await readBoundedText(response, MAX_NHS_BODY_BYTES, controller.signal);
     } catch (err) {
       trace.upstreamMs += performance.now() - started;
+      if (err instanceof BodyTooLargeError) {
+        return {
+          kind: 'retryable',
+          error: new ProxyError(
+            'nhs_bad_response',
+            `NHS answered with a body larger than ${MAX_NHS_BODY_BYTES} bytes; it was cut off`,
+            { messageId: trace.messageId },
+          ),
+        };
+      }
       return attemptFailure(err, timeoutMs, trace.messageId);
+    } finally {
+      clearTimeout(timer);
     }
     trace.upstreamMs += performance.now() - started;
     trace.upstreamStatus = response.status;
     const body = parseJsonObject(text);
     const messageId = boundedString(body?.message_id);
     if (messageId) trace.messageId = messageId;
+    const sent = SECRET_FIELDS.map((name) => form[name]).filter((v): v is string => v !== undefined);
     const upstream: UpstreamDetail = {
       status: response.status,
-      error: boundedString(body?.error),
-      error_description: boundedString(body?.error_description),
+      error: upstreamString(body?.error, sent),
+      error_description: upstreamString(body?.error_description, sent),
     };
     trace.upstreamError = upstream.error;
     trace.upstreamErrorDescription = upstream.error_description;
@@ -266,14 +334,13 @@ export class TokenEndpointClient {
     }
     if (response.status === 429) {
       const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), this.options.clock.now());
+      const windowMs = Math.min(MAX_THROTTLE_WINDOW_MS, retryAfterMs ?? DEFAULT_THROTTLE_WINDOW_MS);
       return {
-        kind: 'retryable',
-        // Without Retry-After, a jittered few milliseconds would only triple the pressure on a
-        // per-app limit of about 5 requests a second (and spend a KMS signature and a jti each).
-        retryAfterMs: retryAfterMs ?? RATE_LIMITED_MIN_BACKOFF_MS,
+        kind: 'throttled',
+        retryAfterMs,
         error: new ProxyError('nhs_rate_limited', 'NHS is rate limiting token requests for this app (429)', {
           ...options,
-          retryAfterS: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+          retryAfterS: Math.max(1, Math.ceil(windowMs / 1000)),
         }),
       };
     }
@@ -317,6 +384,19 @@ export class TokenEndpointClient {
       return error;
     }
   }
+}
+
+/** The answer to a call the budget refused: 429 with when to come back. */
+function shedByBudget(decision: Exclude<BudgetDecision, { allowed: true }>, trace: Trace): ProxyError {
+  trace.shed = decision.reason;
+  const why =
+    decision.reason === 'caller_share'
+      ? "this caller has used its share of the app's NHS token budget"
+      : "the app's NHS token budget is used up for now";
+  return new ProxyError('rate_limited', `${why}; retry after the Retry-After seconds`, {
+    messageId: trace.messageId,
+    retryAfterS: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+  });
 }
 
 /**
@@ -409,7 +489,50 @@ function classifyRejection(
 /** Longest NHS-supplied string we pass on; the platform's own are well under 300 characters. */
 const MAX_UPSTREAM_STRING = 500;
 
-/** A string NHS sent, cut to a length fit for a log line and an error body. */
+/** Largest NHS response body we read; a token response is under 2 KiB, an error well under 1 KiB. */
+export const MAX_NHS_BODY_BYTES = 64 * 1024;
+
+/** Longest access token lifetime we believe: the platform issues 599 s and lets clients only shorten it. */
+export const MAX_ACCESS_TOKEN_LIFETIME_S = 3600;
+
+/** Longest refresh token lifetime we believe: the platform issues 43199 s (12 h) for separate auth. */
+export const MAX_REFRESH_TOKEN_LIFETIME_S = 86_400;
+
+/** Every string the platform itself puts in `error` or `error_description` (docs/nhs-platform.md §4). */
+const KNOWN_PLATFORM_STRINGS: ReadonlySet<string> = new Set(
+  Object.values(PLATFORM_ERRORS).flatMap((e) => [e.error, e.error_description]),
+);
+
+/** Form fields whose values are secrets (the grant type names are not, and appear in NHS text). */
+const SECRET_FIELDS = ['client_secret', 'client_assertion', 'subject_token', 'refresh_token'] as const;
+
+/** Form fields whose values are secrets, as an echo would spell them (form or JSON). */
+const ECHOED_SECRET =
+  /((?:client_secret|client_assertion|subject_token|refresh_token|access_token)["']?\s*[=:]\s*["']?)[^&\s"',}]+/gi;
+
+/**
+ * A string NHS sent, fit for a log line and an error body: a known platform string as it is;
+ * anything else (an intermediary's page, an echo of our request) scrubbed of every value we sent
+ * and of anything following a secret field's name, then cut to length.
+ */
+function upstreamString(value: unknown, sent: readonly string[]): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (KNOWN_PLATFORM_STRINGS.has(value)) return value;
+  let text = value;
+  for (const secret of sent) {
+    // A value too short to be a real secret would shred the text rather than protect anything.
+    if (secret.length < 8) continue;
+    for (const spelling of new Set([
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+    ]))
+      text = text.split(spelling).join('[redacted]');
+  }
+  return text.replace(ECHOED_SECRET, '$1[redacted]').slice(0, MAX_UPSTREAM_STRING);
+}
+
+/** A string NHS sent, cut to a length fit for a log line (identifiers such as `message_id`). */
 function boundedString(value: unknown): string | undefined {
   return typeof value === 'string' ? value.slice(0, MAX_UPSTREAM_STRING) : undefined;
 }
@@ -425,8 +548,13 @@ function parseSeconds(value: unknown): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
+/**
+ * Reads a 200's body. Lifetimes are capped: an `expires_in` of `Number.MAX_SAFE_INTEGER` would
+ * make a session no clock arithmetic (nor the cache's TTL) can handle, and a longer life than the
+ * platform issues can only mean a broken answer, so we hold the token no longer than it could live.
+ */
 function parseTokenResponse(body: Record<string, unknown>, receivedAt: number): TokenResponse | undefined {
-  const expiresInS = parseSeconds(body.expires_in);
+  const expiresInS = capped(parseSeconds(body.expires_in), MAX_ACCESS_TOKEN_LIFETIME_S);
   if (typeof body.access_token !== 'string' || !body.access_token || expiresInS === undefined)
     return undefined;
   const refreshToken =
@@ -437,10 +565,16 @@ function parseTokenResponse(body: Record<string, unknown>, receivedAt: number): 
     expiresInS,
     issuedTokenType: typeof body.issued_token_type === 'string' ? body.issued_token_type : undefined,
     refreshToken,
-    refreshTokenExpiresInS: refreshToken ? parseSeconds(body.refresh_token_expires_in) : undefined,
+    refreshTokenExpiresInS: refreshToken
+      ? capped(parseSeconds(body.refresh_token_expires_in), MAX_REFRESH_TOKEN_LIFETIME_S)
+      : undefined,
     refreshCount: parseSeconds(body.refresh_count),
     receivedAt,
   };
+}
+
+function capped(value: number | undefined, max: number): number | undefined {
+  return value === undefined ? undefined : Math.min(value, max);
 }
 
 /** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from now. */

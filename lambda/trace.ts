@@ -5,6 +5,10 @@
  */
 export interface Trace {
   correlationId: string;
+  /** API Gateway's request id (`requestContext.requestId`), when behind API Gateway. */
+  requestId?: string;
+  /** The caller's IAM principal ARN (`requestContext.identity.userArn`), when authorised by IAM. */
+  caller?: string;
   /** The last grant sent to NHS. */
   grant?: Grant;
   /** Every grant sent to NHS for this request, in order (a refused refresh, then an exchange). */
@@ -17,6 +21,10 @@ export interface Trace {
   jti?: string;
   jtis: string[];
   attempts: number;
+  /** HTTP calls made to the NHS token endpoint for this request, every grant and attempt. */
+  nhsCalls: number;
+  /** Why the request was refused without calling NHS, when it was. */
+  shed?: 'breaker' | 'budget' | 'caller_share';
   kmsMs: number;
   upstreamMs: number;
   upstreamStatus?: number;
@@ -31,5 +39,5 @@ export type Grant = 'token-exchange' | 'refresh_token' | 'client_credentials';
 
 /** A fresh trace for a request. */
 export function newTrace(correlationId: string): Trace {
-  return { correlationId, grants: [], jtis: [], attempts: 0, kmsMs: 0, upstreamMs: 0 };
+  return { correlationId, grants: [], jtis: [], attempts: 0, nhsCalls: 0, kmsMs: 0, upstreamMs: 0 };
 }

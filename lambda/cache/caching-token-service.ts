@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { isProxyError } from '../errors.js';
+import { isProxyError, ProxyError, withTimeout } from '../errors.js';
 import type { TokenRequest } from '../request.js';
 import { METRIC, type Telemetry } from '../telemetry.js';
 import type { TokenEndpointClient, TokenResponse } from '../token-client.js';
@@ -23,6 +23,8 @@ import { SingleFlight } from './single-flight.js';
 
 /** First pause between polls of a lease waiter; doubled after each poll. */
 const FIRST_POLL_MS = 20;
+/** Longest pause between polls, so a write is seen soon after it lands. */
+const MAX_POLL_MS = 200;
 
 /** Dependencies and settings of a {@link CachingTokenService}. */
 export interface CachingTokenServiceOptions {
@@ -64,7 +66,7 @@ export class CachingTokenService implements TokenService {
   }
 
   async getToken(request: TokenRequest, trace: Trace): Promise<IssuedToken> {
-    const keys = this.keys ?? (await this.loadKeys());
+    const keys = this.keys ?? (await this.loadKeys(trace));
     const key = keys.derive(request.subjectToken);
     const { memory, telemetry } = this.options;
     const held = memory.get(key, this.options.clock.now());
@@ -83,8 +85,21 @@ export class CachingTokenService implements TokenService {
     return this.issue(session);
   }
 
-  private async loadKeys(): Promise<CacheKeyDeriver> {
-    const scope = await this.options.scope();
+  private async loadKeys(trace: Trace): Promise<CacheKeyDeriver> {
+    // The scope holds the API key, a Secrets Manager read on a cold container: inside the deadline.
+    const pending = this.options.scope();
+    const scope =
+      trace.deadlineAt === undefined
+        ? await pending
+        : await withTimeout(
+            pending,
+            trace.deadlineAt - performance.now(),
+            () =>
+              new ProxyError(
+                'secrets_unavailable',
+                'the app credentials could not be read before the deadline',
+              ),
+          );
     this.keys ??= new CacheKeyDeriver(scope, this.options.keyMemoSize);
     return this.keys;
   }
@@ -99,20 +114,36 @@ export class CachingTokenService implements TokenService {
     const { shared } = this.options;
     let stale = held;
     let fromShared = false;
+    // Whether the table answered that it holds nothing for this key (not that it failed).
+    let tableMissed = false;
     if (shared) {
       const stored = await this.readShared(shared, key);
+      tableMissed = stored === undefined;
       if (stored && this.servable(stored)) return this.servedFromShared(key, stored, trace);
       // What the table holds wins over this container's copy: another container may have
       // refreshed since, and then only the table's refresh token is still unused.
       if (stored) [stale, fromShared] = [stored, true];
     }
-    if (!stale || !this.refreshable(stale)) return this.exchange(request, key, trace);
+    if (!stale || !this.refreshable(stale)) {
+      // Nothing usable anywhere: across containers, one exchanges and the others wait for it.
+      if (shared && tableMissed && stale === undefined && !(await this.claimFirstExchange(shared, key))) {
+        this.options.telemetry.metrics.count(METRIC.leaseContention);
+        // Longer than a refresh waiter: an exchange takes a signature and an NHS round trip, and
+        // waiting costs the caller less than a second exchange costs the app's NHS quota. But
+        // never more than half the time left, so the fallback exchange still fits the deadline.
+        const left = (trace.deadlineAt ?? Number.POSITIVE_INFINITY) - performance.now();
+        const waitMs = Math.min(this.options.leaseWaitMs * 3, Math.max(0, left / 2));
+        const arrived = await this.awaitOtherWrite(shared, key, undefined, waitMs);
+        if (arrived) return this.servedFromShared(key, arrived, trace);
+      }
+      return this.exchange(request, key, trace);
+    }
     // Without a table item to lease (no table, or it failed or lost the item) this container's
     // single flight is the only guard; a refresh token another container already redeemed then
     // fails with invalid_grant and the fallback below exchanges instead.
     if (shared && fromShared && !(await this.takeLease(shared, key, stale))) {
       this.options.telemetry.metrics.count(METRIC.leaseContention);
-      const refreshed = await this.awaitOtherRefresh(shared, key, stale);
+      const refreshed = await this.awaitOtherWrite(shared, key, stale.rev, this.options.leaseWaitMs);
       if (refreshed) return this.servedFromShared(key, refreshed, trace);
       // Never fall back to the refresh token we could not lease: the holder may be redeeming it.
       return this.exchange(request, key, trace);
@@ -179,23 +210,36 @@ export class CachingTokenService implements TokenService {
     }
   }
 
+  /** Tries to claim the first exchange; if the table cannot answer, exchanges anyway. */
+  private async claimFirstExchange(shared: SharedCacheTier, key: CacheKey): Promise<boolean> {
+    if (!shared.claimExchange) return true;
+    try {
+      return await shared.claimExchange(key, this.options.clock.now());
+    } catch (err) {
+      this.reportCacheError('claim', err);
+      return true;
+    }
+  }
+
   /**
-   * Polls the table for the session the lease holder will write, with doubling pauses, for at
-   * most `leaseWaitMs`. Gives up early if the table fails.
+   * Polls the table for the session the lease or claim holder will write (one whose revision is
+   * not `staleRev`), with doubling pauses of at most {@link MAX_POLL_MS}, for at most `waitMs`.
+   * Gives up early if the table fails.
    */
-  private async awaitOtherRefresh(
+  private async awaitOtherWrite(
     shared: SharedCacheTier,
     key: CacheKey,
-    stale: CachedSession,
+    staleRev: string | undefined,
+    waitMs: number,
   ): Promise<CachedSession | undefined> {
-    const deadline = performance.now() + this.options.leaseWaitMs;
-    for (let pause = FIRST_POLL_MS; ; pause *= 2) {
+    const deadline = performance.now() + waitMs;
+    for (let pause = FIRST_POLL_MS; ; pause = Math.min(MAX_POLL_MS, pause * 2)) {
       const left = deadline - performance.now();
       if (left <= 0) return undefined;
       await this.sleep(Math.min(pause, left));
       const stored = await this.readShared(shared, key);
       if (stored === null) return undefined;
-      if (stored && stored.rev !== stale.rev && this.servable(stored)) return stored;
+      if (stored && stored.rev !== staleRev && this.servable(stored)) return stored;
     }
   }
 

@@ -69,7 +69,7 @@ export class DynamoTier implements SharedCacheTier {
           Key: { pk: { S: key.id } },
           // A lease waiter polls for the holder's write; an eventually consistent read could miss it.
           ConsistentRead: true,
-          ProjectionExpression: 'v, rev, ct, expiresAt',
+          ProjectionExpression: 'v, rev, ct, expiresAt, leaseOwner',
         }),
       ),
     );
@@ -77,6 +77,9 @@ export class DynamoTier implements SharedCacheTier {
     // without a readable expiry counts as expired.
     const expiresAtMs = Number(item?.expiresAt?.N) * 1000;
     if (!item || !(expiresAtMs > now)) return undefined;
+    // A claim marker (see claimExchange): the first exchange is under way, no session yet. Only
+    // an item shaped exactly so: anything else without a session is corrupt, and reported.
+    if (item.v === undefined && item.ct === undefined && item.leaseOwner?.S !== undefined) return undefined;
     return this.openItem(item, key);
   }
 
@@ -115,6 +118,38 @@ export class DynamoTier implements SharedCacheTier {
               ':until': { N: String(now + this.options.leaseMs) },
               ':rev': { S: session.rev },
               ':now': { N: String(now) },
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof CacheTierError && err.reason === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async claimExchange(key: CacheKey, now: number): Promise<boolean> {
+    try {
+      await this.send('claim', () =>
+        this.options.client.send(
+          new PutItemCommand({
+            TableName: this.options.tableName,
+            // A marker without a session: readers see a miss, and wait or exchange themselves.
+            Item: {
+              pk: { S: key.id },
+              leaseOwner: { S: this.owner },
+              leaseUntil: { N: String(now + this.options.leaseMs) },
+              expiresAt: { N: String(Math.ceil((now + this.options.leaseMs) / 1000)) },
+            },
+            // Free when there is no item, the item has expired, or it is an expired (or our own)
+            // claim; never over a live session.
+            ConditionExpression:
+              'attribute_not_exists(pk) OR expiresAt < :nowS OR (attribute_not_exists(ct) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner))',
+            ExpressionAttributeValues: {
+              ':now': { N: String(now) },
+              ':nowS': { N: String(Math.floor(now / 1000)) },
+              ':owner': { S: this.owner },
             },
           }),
         ),

@@ -64,10 +64,19 @@ export interface SharedCacheTier extends CacheTier {
    * @throws {@link CacheTierError} when the tier cannot answer.
    */
   lease(key: CacheKey, session: CachedSession, now: number): Promise<boolean>;
+  /**
+   * Claims the first exchange for `key`, which has no session yet, until `now + leaseMs`, so a
+   * burst for one user across containers costs one exchange. Optional: without it every
+   * container that misses exchanges.
+   *
+   * @returns `false` when another container holds an unexpired claim or a session arrived.
+   * @throws {@link CacheTierError} when the tier cannot answer.
+   */
+  claimExchange?(key: CacheKey, now: number): Promise<boolean>;
 }
 
 /** Which tier operation failed; logged and counted, never surfaced to a caller. */
-export type CacheOperation = 'get' | 'put' | 'lease';
+export type CacheOperation = 'get' | 'put' | 'lease' | 'claim';
 
 /** A shared tier operation that failed: the service was unreachable, throttled or slow, or an entry was unusable. */
 export class CacheTierError extends Error {

@@ -2,6 +2,7 @@
  * Runtime configuration, read from environment variables once per container and validated up
  * front: a missing or wrong setting stops the proxy from starting, with a message naming it.
  */
+import { PLATFORM_TOKEN_RATE_PER_MINUTE } from '../nhs-budget.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../token-client.js';
 import { ConfigError, type EnvironmentProfile, environmentProfile } from './environments.js';
 
@@ -39,7 +40,26 @@ export interface RuntimeConfig {
   /** Whether subject tokens from another CIS2 issuer are refused before calling NHS. */
   readonly enforceIssuer: boolean;
   readonly cis2Issuer: string;
+  /**
+   * Whether ID token signatures are verified against `cis2Issuer`'s published keys before any
+   * signing or NHS call (`VERIFY_ID_TOKENS`, default true); see docs/quota.md.
+   */
+  readonly verifyIdTokens: boolean;
   readonly retry: RetryPolicy;
+  /** The NHS budget the proxy keeps itself; see docs/quota.md. */
+  readonly budget: BudgetConfig;
+}
+
+/** Settings of the NHS budget (lambda/nhs-budget.ts). */
+export interface BudgetConfig {
+  /** NHS token calls per rolling minute for the whole app (`NHS_BUDGET_PER_MINUTE`, 0 turns the budget off). */
+  readonly perMinute: number;
+  /** Containers sharing the rate when there is no shared table (`NHS_BUDGET_CONTAINERS`, the reserved concurrency). */
+  readonly containers: number;
+  /** Share of the rate kept for refreshes (`NHS_BUDGET_REFRESH_RESERVE_PCT`, default 20 %). */
+  readonly refreshReserve: number;
+  /** Most of the rate one IAM principal may use (`NHS_BUDGET_CALLER_SHARE_PCT`, default 50 %). */
+  readonly callerShare: number;
 }
 
 /** Default local signing key location (git-ignored). */
@@ -162,6 +182,13 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
     // emulated issuer is enforced before calling NHS; NHS enforces its own in every case.
     enforceIssuer: Boolean(env.CIS2_ISSUER) || profile.name === 'local',
     cis2Issuer: env.CIS2_ISSUER || profile.cis2Issuer,
+    verifyIdTokens: flag(env, 'VERIFY_ID_TOKENS', true),
+    budget: {
+      perMinute: intInRange(env, 'NHS_BUDGET_PER_MINUTE', 0, 100_000, PLATFORM_TOKEN_RATE_PER_MINUTE),
+      containers: intInRange(env, 'NHS_BUDGET_CONTAINERS', 1, 10_000, 1),
+      refreshReserve: intInRange(env, 'NHS_BUDGET_REFRESH_RESERVE_PCT', 0, 90, 20) / 100,
+      callerShare: intInRange(env, 'NHS_BUDGET_CALLER_SHARE_PCT', 1, 100, 50) / 100,
+    },
     retry,
   };
 }

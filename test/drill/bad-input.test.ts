@@ -9,9 +9,12 @@ describe('bad input drills (fast)', () => {
     expect(outcome.upstreamCalls).toBe(0);
   });
 
-  it("surfaces ID tokens only NHS can refuse as the caller's 4xx with the message_id", async () => {
+  it("refuses forged and unknown-key ID tokens locally, and surfaces NHS's own refusals as the caller's 4xx", async () => {
     const outcome = await expectDrillHolds(nhsRefusedDrill);
-    expect(outcome.failuresWithMessageId).toBe(outcome.requests);
+    // Only the AAL1 tokens reach NHS; each of their failures carries NHS's message_id.
+    expect(outcome.failuresNhsGaveMessageId).toBeGreaterThan(0);
+    expect(outcome.failuresNhsGaveMessageId).toBeLessThan(outcome.requests);
+    expect(outcome.failuresWithMessageId).toBe(outcome.failuresNhsGaveMessageId);
   });
 
   it('has the assertion doctor answer any input', async () => {

@@ -338,7 +338,11 @@ async function mintRefusable(rig: DrillRig, r: Refusable): Promise<string> {
   return forged;
 }
 
-/** ID tokens only NHS can refuse: a clean 4xx naming the subject token, with the message_id. */
+/**
+ * ID tokens that would be refused: a forged signature or an unknown CIS2 kid is refused by the
+ * proxy's own verification (401, no signature, no NHS call); assurance level 1 only NHS can refuse
+ * (a clean 4xx naming the subject token, with the message_id).
+ */
 export const nhsRefusedDrill: Drill = {
   name: 'subject-tokens-nhs-refuses',
   family: 'bad-input',
@@ -350,11 +354,18 @@ export const nhsRefusedDrill: Drill = {
       const verdict = new Verdict();
       await checkProperty(
         verdict,
-        "refused by NHS, surfaced as the caller's",
+        "refused as the caller's",
         refusable,
         async (kind) => {
+          const callsBefore = rig.upstreamCalls;
           const ex = await rig.post(await mintRefusable(rig, kind));
           const attempts = tokenLine(rig, ex)?.fields.attempts;
+          if (kind.kind !== 'assurance-level-1') {
+            if (ex.status !== 401 || ex.body?.error !== 'subject_token_unverified')
+              return `answered ${ex.status} ${String(ex.body?.error)}`;
+            if (rig.upstreamCalls !== callsBefore) return 'a token refused locally reached NHS';
+            return undefined;
+          }
           if (ex.status < 400 || ex.status > 499 || ex.body?.error !== 'subject_token_rejected')
             return `answered ${ex.status} ${String(ex.body?.error)}`;
           if (typeof ex.body.message_id !== 'string') return 'no message_id';
@@ -365,7 +376,7 @@ export const nhsRefusedDrill: Drill = {
         20_261_129,
       );
       return await concludeDrill(rig, nhsRefusedDrill, verdict, {
-        did: "one attempt, then 4xx subject_token_rejected with NHS's message_id (ClientError, not RequestFailed)",
+        did: "forged and unknown-kid tokens: 401 subject_token_unverified, no NHS call; AAL1: one attempt, then 4xx subject_token_rejected with NHS's message_id",
         startedAt,
         probe: false,
       });

@@ -4,6 +4,8 @@
  * shared cache tier (unavailable, throttled, corrupted items). Each must give the documented
  * status and code, count an alarm-worthy metric, keep serving what the cache holds, and recover.
  */
+
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import {
   type AttributeValue,
   type DynamoDBClient,
@@ -25,6 +27,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createCacheDynamoClient } from '../../lambda/cache/index.js';
 import type { ProxyErrorCode } from '../../lambda/errors.js';
 import { METRIC, type MetricName } from '../../lambda/telemetry.js';
 import { HARNESS_API_KEY, HARNESS_CLIENT_SECRET } from '../helpers/proxy-harness.js';
@@ -245,9 +248,9 @@ export const SECRETS_CASES: readonly SecretsCase[] = [
         ),
     status: 503,
     code: 'secrets_unavailable',
-    // The cache reads the API key (its key scope) before the token client's deadline starts, so
-    // that read is bounded by the Secrets Manager timeout (3 s), not by the deadline: the drill
-    // uses a deadline above it, as production's 20 s is. (Reported to the cache's owner.)
+    // Each request gives up at its deadline, but the container's one pending read lives to its own
+    // 3 s bound and later requests join it; the deadline outlasts it so the recovery probe meets a
+    // fresh read rather than the dying one.
     deadlineMs: 4_000,
   },
   {
@@ -468,8 +471,105 @@ function dynamoDrill(c: DynamoCase): Drill {
 }
 
 /** The dependency fault family, in report order. */
+/** A TCP server that accepts connections and never answers: a DynamoDB endpoint at its slowest. */
+async function blackhole(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The Lambda's remaining time in the drill: short, so the drill takes seconds, not 25. */
+const SLOWEST_REMAINING_MS = 6_000;
+
+/**
+ * Every dependency at its slowest at once, under the production retry policy (20 s deadline):
+ * Secrets Manager answers after 2.5 s, DynamoDB never answers (each call ends at its 500 ms
+ * bound), KMS signs after 1.5 s, NHS answers after a minute. The request must end with our typed
+ * error before the Lambda's remaining time runs out, not as the gateway's 502.
+ */
+export const slowestEverythingDrill: Drill = {
+  name: 'every-dependency-slowest',
+  family: 'dependency',
+  injected: `Secrets Manager 2.5 s, DynamoDB black-holed, KMS 1.5 s, NHS 60 s; ${SLOWEST_REMAINING_MS} ms of Lambda time left`,
+  async run({ size, forward }: DrillContext) {
+    const startedAt = performance.now();
+    const secrets = new SecretsManagerClient(FAKE_AWS);
+    const secretsMock = mockSecrets(secrets);
+    const kms = faultableKms();
+    const hole = await blackhole();
+    const rig = await startRig({
+      size,
+      forward,
+      env: { CACHE: 'on', CACHE_TABLE: 'blackholed', SECRET_ID: 'drill/nhs-app' },
+      overrides: {
+        secretsManager: secrets,
+        kms: kms.client,
+        dynamo: createCacheDynamoClient({ ...FAKE_AWS, endpoint: hole.url }),
+      },
+      // Production's policy: only the Lambda's remaining time can keep the request short.
+      retry: { maxAttempts: 3, attemptTimeoutMs: 8_000, deadlineMs: 20_000 },
+    });
+    try {
+      const verdict = new Verdict();
+      secretsMock
+        .on(GetSecretValueCommand)
+        .callsFake(
+          () => new Promise((resolve) => setTimeout(() => resolve({ SecretString: goodSecret }), 2_500)),
+        );
+      kms.hang(1_500);
+      rig.inject({ kind: 'delay', ms: 60_000 }, 10);
+      rig.onRestore(async () => {
+        kms.heal();
+        secretsMock.reset();
+        secretsMock.on(GetSecretValueCommand).resolves({ SecretString: goodSecret });
+      });
+      const context = { getRemainingTimeInMillis: () => SLOWEST_REMAINING_MS };
+
+      // Act
+      const sub = freshSub('3');
+      const ex = await rig.post(await rig.idToken(sub), { expectSub: sub, context });
+
+      // Assess
+      const typed = ['signer_unavailable', 'secrets_unavailable', 'nhs_timeout'];
+      verdict.check(
+        typed.includes(String(ex.body?.error)) && ex.status >= 500,
+        `slowest: answered ${ex.status} ${String(ex.body?.error)}, not a typed dependency error`,
+      );
+      verdict.check(
+        ex.ms < SLOWEST_REMAINING_MS - 500,
+        `slowest: answered after ${Math.round(ex.ms)} ms, with ${SLOWEST_REMAINING_MS} ms of Lambda time left`,
+      );
+      verdict.note(`answered ${ex.status} ${String(ex.body?.error)} after ${Math.round(ex.ms)} ms`);
+      verdict.dependencyFaults += 1;
+      return await concludeDrill(rig, slowestEverythingDrill, verdict, {
+        did: `answered ${ex.status} ${String(ex.body?.error)} after ${Math.round(ex.ms)} ms, inside the Lambda's remaining ${SLOWEST_REMAINING_MS} ms`,
+        startedAt,
+        // The recovery probe still meets the black-holed table: two 500 ms bounds per call.
+        deadlineSlackMs: 3_000,
+      });
+    } finally {
+      await rig.close();
+      secretsMock.restore();
+      await hole.close();
+    }
+  },
+};
+
 export const DEPENDENCY_DRILLS: readonly Drill[] = [
   ...KMS_CASES.map(kmsDrill),
   ...SECRETS_CASES.map(secretsDrill),
   ...DYNAMO_CASES.map(dynamoDrill),
+  slowestEverythingDrill,
 ];

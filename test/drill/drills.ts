@@ -7,6 +7,7 @@ import { DEPENDENCY_DRILLS } from './dependency-faults.js';
 import type { Drill } from './invariants.js';
 import { ISOLATION_DRILLS } from './isolation.js';
 import { LOAD_DRILLS } from './load.js';
+import { QUOTA_DRILLS } from './quota.js';
 import { SECRETS_DRILLS } from './secret-paths.js';
 import { UPSTREAM_DRILLS } from './upstream-faults.js';
 
@@ -18,4 +19,5 @@ export const ALL_DRILLS: readonly Drill[] = [
   ...SECRETS_DRILLS,
   ...ISOLATION_DRILLS,
   ...LOAD_DRILLS,
+  ...QUOTA_DRILLS,
 ];

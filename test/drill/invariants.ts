@@ -21,7 +21,14 @@ import { type DrillRig, type DrillSize, type Exchange, quantile, runConcurrently
 import type { ForwardLimits } from './secrets.js';
 
 /** The drill families, one module each. */
-export type DrillFamily = 'upstream' | 'dependency' | 'bad-input' | 'secrets' | 'isolation' | 'load';
+export type DrillFamily =
+  | 'upstream'
+  | 'dependency'
+  | 'bad-input'
+  | 'secrets'
+  | 'isolation'
+  | 'load'
+  | 'quota';
 
 /** How a drill is run. */
 export interface DrillContext {

@@ -9,10 +9,11 @@
 import { randomUUID } from 'node:crypto';
 import type { EmulatorOptions, FaultSpec } from '../../emulator/index.js';
 import type { AppOverrides } from '../../lambda/app.js';
-import type { ProxyEvent } from '../../lambda/handler.js';
+import type { InvocationContext, ProxyEvent } from '../../lambda/handler.js';
 import { memoryTelemetry } from '../../lambda/telemetry.js';
 import type { RetryPolicy } from '../../lambda/token-client.js';
 import { type FakeKmsKey, rsaKey } from '../helpers/kms.js';
+import { peekText } from '../helpers/peek.js';
 import {
   HARNESS_CLIENT_SECRET,
   HARNESS_KEY_ARN,
@@ -106,6 +107,10 @@ export interface PostOptions {
   /** The ID token's `sub`, when the request may succeed (then its token must belong to it). */
   readonly expectSub?: string;
   readonly probe?: boolean;
+  /** The caller's IAM principal ARN, as API Gateway's IAM authorisation would report it. */
+  readonly caller?: string;
+  /** The Lambda context the handler is invoked with (its remaining time). */
+  readonly context?: InvocationContext;
 }
 
 let sharedKey: FakeKmsKey | undefined;
@@ -152,7 +157,13 @@ export interface DrillRig {
   /** Sends any event to the handler and records the answer. */
   send(
     event: ProxyEvent,
-    meta?: { expectSub?: string; subjectToken?: string; expectLogLine?: boolean; probe?: boolean },
+    meta?: {
+      expectSub?: string;
+      subjectToken?: string;
+      expectLogLine?: boolean;
+      probe?: boolean;
+      context?: InvocationContext;
+    },
   ): Promise<Exchange>;
   /** Registers a step that undoes a dependency fault; run before the recovery probe and at close. */
   onRestore(step: () => void | Promise<void>): void;
@@ -174,6 +185,8 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
   const policy: RetryPolicy = { ...DRILL_RETRY, ...options.retry };
   let upstreamCalls = 0;
   let faultsQueued = 0;
+  // Rate-based faults stop at restore: the recovery probe runs with every fault cleared.
+  let injecting = true;
   let harness: Harness | undefined;
   const restoreSteps: (() => void | Promise<void>)[] = [];
 
@@ -187,18 +200,20 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
       form.get('refresh_token'),
       form.get('client_secret'),
     );
-    const rate = options.faultRate;
+    const rate = injecting ? options.faultRate : undefined;
     if (rate && harness && random() < rate.rate) {
       harness.emulator.injectFaults(rate.faults[Math.floor(random() * rate.faults.length)] as FaultSpec, 1);
       faultsQueued += 1;
     }
     const response = await fetch(input, init);
-    const text = await response.clone().text();
-    for (const match of text.matchAll(TOKEN_FIELD)) scanner.addSecret(match[1]);
+    peekText(response, (text) => {
+      for (const match of text.matchAll(TOKEN_FIELD)) scanner.addSecret(match[1]);
+    });
     return response;
   };
 
   let table: DynaliteTable | undefined;
+  // The NHS budget is off (the harness's default) unless a drill turns it on.
   let env = options.env;
   let overrides: AppOverrides = { telemetry, fetch: upstream, ...options.overrides };
   if (options.sharedTier) {
@@ -226,7 +241,7 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
     let headers: Record<string, unknown> = {};
     let escaped: string | undefined;
     try {
-      const result = await h.app.handler(event);
+      const result = await h.app.handler(event, meta.context);
       status = result.statusCode;
       rawBody = result.body;
       headers = { ...result.headers };
@@ -301,12 +316,14 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
           },
           body: JSON.stringify({ subject_token: subjectToken }),
           isBase64Encoded: false,
+          requestContext: postOptions.caller ? { identity: { userArn: postOptions.caller } } : undefined,
         },
         {
           expectSub: postOptions.expectSub,
           subjectToken,
           expectLogLine: true,
           probe: postOptions.probe,
+          context: postOptions.context,
         },
       );
     },
@@ -315,7 +332,10 @@ export async function startRig(options: RigOptions): Promise<DrillRig> {
       restoreSteps.push(step);
     },
     async restore() {
+      injecting = false;
       h.emulator.clearFaults();
+      // NHS's Retry-After windows pass with the faults: the breaker must not shed the probe.
+      h.app.tokenClient.breaker.reset();
       for (const step of restoreSteps.splice(0)) await step();
     },
     async close() {

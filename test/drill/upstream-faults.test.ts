@@ -21,9 +21,11 @@ describe('upstream fault drills (fast)', () => {
     const kinds = new Set(FAULT_CASES.map((c) => c.fault.kind));
     expect([...kinds].sort()).toEqual([
       'delay',
+      'drip',
       'drop',
       'html',
       'non-json',
+      'oversized',
       'rate-limit',
       'status',
       'truncated',

@@ -147,6 +147,74 @@ describe('fault kinds', () => {
   });
 });
 
+/** POSTs a valid exchange and reads the raw body stream with a reader the test controls. */
+async function openExchange(): Promise<Response> {
+  const form = await validForm();
+  return fetch(emulator.tokenUrl, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+
+describe('body faults', () => {
+  it('streams an oversized 200 application/json body of exactly the bytes asked for', async () => {
+    // Prepare
+    emulator.injectFaults({ kind: 'oversized', bytes: 3 * 64 * 1024 + 5 });
+
+    // Act
+    const response = await openExchange();
+    const body = Buffer.from(await response.arrayBuffer());
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('content-length')).toBe(String(3 * 64 * 1024 + 5));
+    expect(body.length).toBe(3 * 64 * 1024 + 5);
+    expect(body.subarray(0, 17).toString()).toBe('{"access_token":"');
+  });
+
+  it('drips one byte per interval after the headers, and never finishes', async () => {
+    // Prepare
+    emulator.injectFaults({ kind: 'drip', intervalMs: 20 });
+    const controller = new AbortController();
+
+    // Act
+    const response = await fetch(emulator.tokenUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(await validForm()).toString(),
+      signal: controller.signal,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let bytes = 0;
+    const started = performance.now();
+    while (performance.now() - started < 300) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.byteLength;
+    }
+    controller.abort();
+
+    // Assess: headers at once, then a trickle (about 15 bytes in 300 ms), still open.
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(bytes).toBeGreaterThanOrEqual(5);
+    expect(bytes).toBeLessThan(40);
+  });
+
+  it.each([
+    [{ kind: 'oversized' }],
+    [{ kind: 'oversized', bytes: -1 }],
+    [{ kind: 'drip', intervalMs: 0 }],
+    [{ kind: 'drip' }],
+  ])('refuses %j', (fault) => {
+    expect(() => emulator.injectFaults(fault as FaultSpec)).toThrow(FaultSpecErrorPattern);
+  });
+});
+
+const FaultSpecErrorPattern = /oversized fault needs bytes|drip fault needs intervalMs/;
+
 describe('fault queue', () => {
   it('faults the next count requests, then answers normally', async () => {
     // Prepare

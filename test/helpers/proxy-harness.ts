@@ -12,6 +12,7 @@ import { memoryTelemetry } from '../../lambda/telemetry.js';
 import type { TokenClientOptions } from '../../lambda/token-client.js';
 import { type FakeKmsKey, mockKms, rsaKey } from './kms.js';
 import { inspect, registerSecret } from './leak-guard.js';
+import { peekText } from './peek.js';
 
 export const HARNESS_API_KEY = 'harness-api-key-0001';
 export const HARNESS_CLIENT_SECRET = 'harness-client-secret-do-not-log';
@@ -69,9 +70,10 @@ function recordingFetch(assertions: string[]): typeof fetch {
     }
     registerSecret(form.get('subject_token') ?? undefined, form.get('refresh_token') ?? undefined);
     const response = await fetch(input, init);
-    const text = await response.clone().text();
-    const match = /"(?:access_token|refresh_token)"\s*:\s*"([^"]+)"/g;
-    for (const m of text.matchAll(match)) registerSecret(m[1]);
+    peekText(response, (text) => {
+      const match = /"(?:access_token|refresh_token)"\s*:\s*"([^"]+)"/g;
+      for (const m of text.matchAll(match)) registerSecret(m[1]);
+    });
     return response;
   };
 }
@@ -90,6 +92,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SIGNING_KEY_ID: kmsKey.keyId,
     API_KEY: HARNESS_API_KEY,
     CLIENT_SECRET: HARNESS_CLIENT_SECRET,
+    // Off unless asked for: tests and benchmarks make more exchanges a minute than the platform's
+    // 300 would allow, and measure the proxy, not the budget (test/lambda/nhs-budget.test.ts and
+    // the quota drills turn it on).
+    NHS_BUDGET_PER_MINUTE: '0',
     ...options.env,
   });
   const app = await buildApp(

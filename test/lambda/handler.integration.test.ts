@@ -28,6 +28,8 @@ describe('POST /token against the emulator', () => {
   afterEach(() => {
     h.emulator.clearFaults();
     h.emulator.clearRecords();
+    // A 429's window must not shed the next test's requests.
+    h.app.tokenClient.breaker.reset();
   });
 
   it('exchanges a CIS2 ID token for an access token that belongs to the ID token subject', async () => {
@@ -121,7 +123,6 @@ describe('POST /token against the emulator', () => {
     ['dropped connections', { kind: 'drop' } as const],
     ['HTML error pages', { kind: 'html' } as const],
     ['truncated bodies', { kind: 'truncated' } as const],
-    ['a 429 with Retry-After 0', { kind: 'rate-limit', retryAfterSeconds: 0 } as const],
   ])('recovers from %s by retrying with a fresh jti', async (_name, fault) => {
     h.emulator.injectFaults(fault, 1);
     const res = await h.postToken({ subject_token: await h.idToken() });
@@ -151,13 +152,24 @@ describe('POST /token against the emulator', () => {
     });
   });
 
-  it('does not wait for a Retry-After beyond its deadline: 503 nhs_rate_limited with Retry-After', async () => {
+  it('does not retry a 429, and sheds the next request without signing until Retry-After passes', async () => {
+    // Prepare
     h.emulator.injectFaults({ kind: 'rate-limit', retryAfterSeconds: 120 }, 3);
+    const signsBefore = h.kms.commandCalls(SignCommand).length;
+
+    // Act
     const res = await h.postToken({ subject_token: await h.idToken() });
+    const next = await h.postToken({ subject_token: await h.idToken() });
+
+    // Assess: one NHS call and one signature for both; the window is capped at the quota's minute.
     expect(h.emulator.records()).toHaveLength(1);
+    expect(h.kms.commandCalls(SignCommand).length - signsBefore).toBe(1);
     expect(res.status).toBe(503);
     expect(res.body.error).toBe('nhs_rate_limited');
-    expect(res.headers.get('retry-after')).toBe('120');
+    expect(res.headers.get('retry-after')).toBe('60');
+    expect(next.status).toBe(503);
+    expect(next.body.error).toBe('nhs_rate_limited');
+    expect(Number(next.headers.get('retry-after'))).toBeGreaterThan(50);
   });
 
   it('passes an NHS refusal of the subject token to the caller without retrying', async () => {
@@ -282,5 +294,40 @@ describe('POST /token when NHS rejects the client assertion', () => {
 describe('the leak guard', () => {
   it('is watching: secrets from these tests are registered', () => {
     expect(registeredSecretCount()).toBeGreaterThan(10);
+  });
+});
+
+describe('token_request log line attribution', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ kmsKey, env: { CACHE: 'off' } });
+  });
+  afterAll(() => h.close());
+
+  it("carries API Gateway's request id and the caller's IAM principal, never a token", async () => {
+    // Prepare
+    const idToken = await h.idToken();
+    const principal = 'arn:aws:sts::111122223333:assumed-role/ers-backend/i-0abc';
+
+    // Act
+    const res = await h.app.handler({
+      httpMethod: 'POST',
+      path: '/token',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subject_token: idToken }),
+      isBase64Encoded: false,
+      requestContext: { requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef', identity: { userArn: principal } },
+    });
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    const line = lastLog(h);
+    expect(line.fields).toMatchObject({
+      request_id: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+      caller: principal,
+      nhs_calls: 1,
+    });
+    expect(JSON.stringify(line)).not.toContain(idToken);
+    expect(JSON.stringify(line)).not.toContain(JSON.parse(res.body).access_token);
   });
 });

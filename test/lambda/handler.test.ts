@@ -1,7 +1,12 @@
 /** Route lookup must only see the proxy's own routes, never Object.prototype's members. */
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../lambda/clock.js';
-import { createHandler } from '../../lambda/handler.js';
+import {
+  API_GATEWAY_TIMEOUT_MS,
+  createHandler,
+  DEADLINE_MARGIN_MS,
+  requestDeadline,
+} from '../../lambda/handler.js';
 import { memoryTelemetry } from '../../lambda/telemetry.js';
 
 const handler = createHandler({
@@ -47,5 +52,24 @@ describe('handler unknown routes', () => {
     });
     expect(res.statusCode).toBe(404);
     expect(res.body).not.toContain('eyJ');
+  });
+});
+
+describe('requestDeadline', () => {
+  it('is the configured budget when the Lambda has time to spare', () => {
+    expect(requestDeadline(1_000, 20_000, { getRemainingTimeInMillis: () => 25_000 })).toBe(21_000);
+  });
+
+  it("ends before the Lambda's remaining time, less the margin", () => {
+    expect(requestDeadline(1_000, 20_000, { getRemainingTimeInMillis: () => 6_000 })).toBe(
+      1_000 + 6_000 - DEADLINE_MARGIN_MS,
+    );
+  });
+
+  it("never runs past API Gateway's 29 s, whatever the budget and the Lambda timeout", () => {
+    expect(requestDeadline(0, 60_000, { getRemainingTimeInMillis: () => 900_000 })).toBe(
+      API_GATEWAY_TIMEOUT_MS - DEADLINE_MARGIN_MS,
+    );
+    expect(requestDeadline(0, 60_000)).toBe(API_GATEWAY_TIMEOUT_MS - DEADLINE_MARGIN_MS);
   });
 });

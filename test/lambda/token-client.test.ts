@@ -4,7 +4,7 @@
  * a forged ID token signature.
  */
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../../lambda/clock.js';
+import { ManualClock, systemClock } from '../../lambda/clock.js';
 import { isProxyError, type ProxyError } from '../../lambda/errors.js';
 import { LocalKeySigner } from '../../lambda/signer/local.js';
 import type { Signer } from '../../lambda/signer/signer.js';
@@ -146,25 +146,26 @@ const tokenBody = () =>
   });
 
 describe('TokenEndpointClient retries', () => {
-  it('waits at least a second before retrying a 429 that came without Retry-After', async () => {
+  it('does not retry a 429: one call, then fails fast without signing until Retry-After passes', async () => {
     // Prepare
-    const waits: number[] = [];
+    const clock = new ManualClock(1_000_000);
     const forms: URLSearchParams[] = [];
-    const c = client({
-      retry: { ...roomy(3), deadlineMs: 10_000 },
-      fetch: scriptedFetch([() => new Response('{}', { status: 429 }), tokenBody], forms),
-      sleep: async (ms) => {
-        waits.push(ms);
-      },
-    });
+    const throttled = () => new Response('{}', { status: 429, headers: { 'retry-after': '2' } });
+    const c = client({ clock, retry: roomy(3), fetch: scriptedFetch([throttled, tokenBody], forms) });
+    const signsBefore = forms.length;
 
     // Act
-    const token = await c.exchange('id-token', newTrace('corr'));
+    const first = await failure(c.exchange('id-token', newTrace('corr')));
+    const shed = await failure(c.exchange('id-token', newTrace('corr')));
+    clock.advance(2_000);
+    const afterWindow = await c.exchange('id-token', newTrace('corr'));
 
     // Assess
-    expect(token.accessToken).toBe('at-0001');
-    expect(waits).toEqual([1_000]);
-    expect(new Set(forms.map((f) => f.get('client_assertion'))).size).toBe(2);
+    expect(first).toMatchObject({ code: 'nhs_rate_limited', status: 503, retryAfterS: 2 });
+    expect(shed).toMatchObject({ code: 'nhs_rate_limited', retryAfterS: 2 });
+    expect(afterWindow.accessToken).toBe('at-0001');
+    expect(forms.length - signsBefore).toBe(2);
+    expect(c.breaker.state).toBe('closed');
   });
 
   it('refuses to follow redirects, so no credential is re-posted elsewhere', async () => {
@@ -279,5 +280,156 @@ describe('TokenEndpointClient attempt failures', () => {
     expect(err).toMatchObject({ code: 'internal_error', status: 500 });
     expect(err.message).not.toContain('a bug of ours');
     expect(calls).toBe(1);
+  });
+});
+
+describe('TokenEndpointClient bounded reading', () => {
+  it('cuts a body past 64 KiB off as nhs_bad_response, reading no more than the limit', async () => {
+    // Prepare: an endless 200 body, 1 MiB per pull, with no Content-Length to warn us.
+    let pulled = 0;
+    const endless = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            pulled += 1;
+            controller.enqueue(new Uint8Array(16 * 1024).fill(65));
+          },
+        }),
+        { status: 200, headers: { 'content-type': 'application/json' } },
+      );
+    const c = client({ retry: roomy(1), fetch: async () => endless() });
+
+    // Act
+    const err = await failure(c.exchange('id-token', newTrace('corr')));
+
+    // Assess: 64 KiB is four 16 KiB chunks, plus the one that crossed the limit (and read-ahead).
+    expect(err.code).toBe('nhs_bad_response');
+    expect(err.message).toContain('65536');
+    expect(pulled).toBeLessThanOrEqual(8);
+  });
+
+  it('refuses a declared Content-Length past the limit without reading the body', async () => {
+    let pulled = 0;
+    const c = client({
+      retry: roomy(1),
+      fetch: async () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull(controller) {
+              pulled += 1;
+              controller.enqueue(new Uint8Array(1024));
+            },
+          }),
+          { status: 200, headers: { 'content-length': String(400 * 1024 * 1024) } },
+        ),
+    });
+    const err = await failure(c.exchange('id-token', newTrace('corr')));
+    expect(err.code).toBe('nhs_bad_response');
+    expect(pulled).toBeLessThanOrEqual(1);
+  });
+
+  it('ends an attempt whose body drips, by its own timer, even if the body ignores the signal', async () => {
+    // Prepare: headers at once, then a byte every 20 ms from a source that never looks at the signal.
+    const drip = () => {
+      let timer: ReturnType<typeof setInterval> | undefined;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            timer = setInterval(() => controller.enqueue(new Uint8Array([32])), 20);
+          },
+          cancel() {
+            clearInterval(timer);
+          },
+        }),
+        { status: 200 },
+      );
+    };
+    const c = client({
+      retry: { maxAttempts: 2, attemptTimeoutMs: 100, deadlineMs: 300, baseBackoffMs: 0, maxBackoffMs: 0 },
+      fetch: async () => drip(),
+    });
+    const started = performance.now();
+
+    // Act
+    const err = await failure(c.exchange('id-token', newTrace('corr')));
+
+    // Assess
+    expect(err.code).toBe('nhs_timeout');
+    expect(performance.now() - started).toBeLessThan(400);
+  });
+
+  it.each([
+    ['expires_in', { expires_in: String(Number.MAX_SAFE_INTEGER) }, 'expiresInS', 3600],
+    [
+      'refresh_token_expires_in',
+      { refresh_token: 'rt-0001', refresh_token_expires_in: String(Number.MAX_SAFE_INTEGER) },
+      'refreshTokenExpiresInS',
+      86_400,
+    ],
+  ])('caps an absurd %s at a sane maximum', async (_name, extra, field, max) => {
+    const c = client({
+      fetch: async () =>
+        new Response(
+          JSON.stringify({ access_token: 'at-0001', expires_in: '599', token_type: 'Bearer', ...extra }),
+          { status: 200 },
+        ),
+    });
+    const token = await c.exchange('id-token', newTrace('corr'));
+    expect(token[field as 'expiresInS']).toBe(max);
+  });
+});
+
+describe('TokenEndpointClient passing on upstream text', () => {
+  it('scrubs an intermediary echo of the request of every value we sent', async () => {
+    // Prepare: a proxy in front of NHS echoes the form it received.
+    const c = client({
+      retry: roomy(1),
+      fetch: async (_url, init) =>
+        new Response(
+          JSON.stringify({
+            error: 'bad_gateway',
+            error_description: `could not forward: ${String(init?.body)}`,
+          }),
+          { status: 400 },
+        ),
+    });
+
+    // Act
+    const err = await failure(c.refresh('refresh-token-secret-0001', newTrace('corr')));
+
+    // Assess
+    const said = `${err.message} ${err.upstream?.error_description}`;
+    expect(said).not.toContain('refresh-token-secret-0001');
+    expect(said).not.toContain('client-secret-0001');
+    expect(err.upstream?.error_description).toContain('client_secret=[redacted]');
+  });
+
+  it('scrubs a value the echo spells differently or cuts short, after a secret field name', async () => {
+    const c = client({
+      retry: roomy(1),
+      fetch: async () =>
+        new Response(
+          JSON.stringify({ error: 'x', error_description: '{"refresh_token": "refresh-tok", "note": 1}' }),
+          { status: 400 },
+        ),
+    });
+    const err = await failure(c.refresh('refresh-token-secret-0001', newTrace('corr')));
+    expect(err.upstream?.error_description).not.toContain('refresh-tok"');
+    expect(err.upstream?.error_description).toContain('[redacted]');
+  });
+
+  it('passes a known platform string as it is', async () => {
+    const c = client({
+      fetch: async () =>
+        new Response(
+          JSON.stringify({ error: 'invalid_grant', error_description: 'refresh_token is invalid' }),
+          { status: 401 },
+        ),
+    });
+    const err = await failure(c.refresh('refresh-token-secret-0001', newTrace('corr')));
+    expect(err.upstream).toMatchObject({
+      error: 'invalid_grant',
+      error_description: 'refresh_token is invalid',
+    });
   });
 });
