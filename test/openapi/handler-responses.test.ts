@@ -12,7 +12,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../emulator/index.js';
-import { buildApp } from '../../lambda/app.js';
 import { ManualClock, systemClock } from '../../lambda/clock.js';
 import type { RuntimeConfig } from '../../lambda/config/runtime.js';
 import { ERROR_STATUS, ProxyError, type ProxyErrorCode } from '../../lambda/errors.js';
@@ -33,6 +32,7 @@ import {
   type Harness,
   startHarness,
 } from '../helpers/proxy-harness.js';
+import { startVariant } from '../helpers/proxy-variant.js';
 
 /** One HTTP exchange, kept raw so the contract sees exactly what a caller sees. */
 interface Observed {
@@ -92,17 +92,9 @@ describe('handler responses against the OpenAPI document, end to end', () => {
   /** NHS token requests so far (faulted ones included). */
   const nhsCalls = () => harness.emulator.records().length;
 
-  /**
-   * A second proxy on the same emulator, KMS key and clock, built from the harness's configuration
-   * changed as given: how a deployment with other settings answers.
-   */
+  /** A proxy on the same emulator, KMS key and clock, as a deployment with other settings answers. */
   async function variant(change: (config: RuntimeConfig) => RuntimeConfig): Promise<string> {
-    const app = await buildApp(
-      change(harness.config),
-      { kms: harness.kmsClient, clock, telemetry: harness.telemetry },
-      clientOptions,
-    );
-    const server = await serveLocally(app.handler);
+    const { server } = await startVariant(harness, { change, overrides: { clock }, client: clientOptions });
     variants.push(server);
     return server.url;
   }
