@@ -79,7 +79,7 @@ describe('handler responses against the OpenAPI document, end to end', () => {
   let harness: Harness;
   /** Shared by the emulator and every proxy below: a breaker's or budget's window passes when told to. */
   const clock = new ManualClock();
-  /** Every request reaches NHS (no cache), and a fault is not retried away. */
+  /** One NHS attempt per request (and CACHE=off below: every request reaches NHS), so a fault is not retried away. */
   const clientOptions = {
     retry: { maxAttempts: 1, baseBackoffMs: 1, maxBackoffMs: 1, attemptTimeoutMs: 400, deadlineMs: 1_500 },
   };
