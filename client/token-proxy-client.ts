@@ -27,7 +27,10 @@ export interface TokenProxyClientOptions {
   readonly region?: string;
   /** Default: the standard chain (environment, SSO, shared files, web identity, ECS, EC2 instance role). */
   readonly credentials?: CredentialsOption;
-  /** Attempts in all when the proxy answers 429 or 503; default 3. */
+  /**
+   * Attempts in all when the answer is 429 (the proxy's `rate_limited`, API Gateway's throttling) or
+   * 503 (`nhs_rate_limited`, `cis2_keys_unavailable`, `signer_unavailable`, `secrets_unavailable`); default 3.
+   */
   readonly maxAttempts?: number;
   /** Longest wait before a retry; a larger `Retry-After` ends the call instead. Default 5000 ms. */
   readonly maxRetryDelayMs?: number;
@@ -99,7 +102,10 @@ export class TokenProxyError extends Error {
     readonly correlation_id: string,
     /** NHS's message_id when NHS answered; quote it to NHS support. */
     readonly message_id?: string,
-    /** Seconds the proxy asked to wait (`Retry-After`). */
+    /**
+     * Seconds the proxy asked to wait (`Retry-After`); the proxy always sends it with `rate_limited`,
+     * `nhs_rate_limited` and `cis2_keys_unavailable`.
+     */
     readonly retryAfterS?: number,
     /** NHS's answer, when there was one. */
     readonly upstream?: { status: number; error?: string; error_description?: string },

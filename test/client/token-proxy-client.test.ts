@@ -7,16 +7,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { regionOfApiUrl, TokenProxyClient, TokenProxyError } from '../../client/index.js';
 import { startEmulator } from '../../emulator/index.js';
-import { systemClock } from '../../lambda/clock.js';
+import { ManualClock, systemClock } from '../../lambda/clock.js';
 import { ERROR_STATUS, ProxyError, type ProxyErrorCode } from '../../lambda/errors.js';
 import { createHandler } from '../../lambda/handler.js';
 import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
 import { LOCAL_SIGV4_DEFAULTS, localSigV4FromEnv } from '../../lambda/local-sigv4.js';
 import { memoryTelemetry } from '../../lambda/telemetry.js';
 import { type Harness, startHarness } from '../helpers/proxy-harness.js';
+import { startVariant, type VariantOptions } from '../helpers/proxy-variant.js';
 
 const sigv4 = localSigV4FromEnv({ LOCAL_SIGV4: '1' })!;
 const testCredentials = {
@@ -24,7 +25,10 @@ const testCredentials = {
   secretAccessKey: LOCAL_SIGV4_DEFAULTS.secretAccessKey,
 };
 
-/** A client of `url` signing with the local test credential, recording its waits instead of waiting. */
+/** The proxies' and the emulator's clock in the SigV4 tests: a client's wait moves it, as real waiting would. */
+const clock = new ManualClock();
+
+/** A client of `url` signing with the local test credential, recording its waits and passing them on the clock. */
 function clientOf(url: string, overrides: Partial<ConstructorParameters<typeof TokenProxyClient>[0]> = {}) {
   const waits: number[] = [];
   const client = new TokenProxyClient({
@@ -33,6 +37,7 @@ function clientOf(url: string, overrides: Partial<ConstructorParameters<typeof T
     credentials: testCredentials,
     sleep: async (ms) => {
       waits.push(ms);
+      clock.advance(ms);
     },
     ...overrides,
   });
@@ -51,25 +56,36 @@ async function rejection(promise: Promise<unknown>): Promise<TokenProxyError> {
 describe('TokenProxyClient against the proxy with SigV4 checked', () => {
   let harness: Harness;
   let signedServer: LocalServer;
+  const variants: LocalServer[] = [];
+  // One proxy attempt per call: what NHS or the proxy refuses comes straight back to the client.
+  const proxyClient = {
+    retry: { maxAttempts: 1, baseBackoffMs: 1, maxBackoffMs: 1, attemptTimeoutMs: 2_000, deadlineMs: 4_000 },
+  };
+  const nhsCalls = () => harness.emulator.records().length;
+
+  /** Another deployment of the proxy on the same emulator, key and clock, with SigV4 checked. */
+  async function signedVariant(options: Omit<VariantOptions, 'client' | 'server'>): Promise<string> {
+    const { server } = await startVariant(harness, {
+      ...options,
+      overrides: { clock, ...options.overrides },
+      client: proxyClient,
+      server: { sigv4 },
+    });
+    variants.push(server);
+    return server.url;
+  }
 
   beforeAll(async () => {
-    // One proxy attempt per call, so an NHS 429 comes straight back to the client as a 503.
     harness = await startHarness({
       env: { CACHE: 'off' },
-      client: {
-        retry: {
-          maxAttempts: 1,
-          baseBackoffMs: 1,
-          maxBackoffMs: 1,
-          attemptTimeoutMs: 2_000,
-          deadlineMs: 4_000,
-        },
-      },
+      emulator: { clock },
+      overrides: { clock },
+      client: proxyClient,
     });
     signedServer = await serveLocally(harness.app.handler, 0, '127.0.0.1', { sigv4 });
   });
   afterAll(async () => {
-    await signedServer?.close();
+    await Promise.all([signedServer, ...variants].map((server) => server?.close()));
     await harness?.close();
   });
 
@@ -83,7 +99,7 @@ describe('TokenProxyClient against the proxy with SigV4 checked', () => {
 
     // Assess
     expect(harness.emulator.introspect(grant.accessToken)).toMatchObject({ active: true });
-    expect(grant.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    expect(grant.expiresAt.getTime()).toBeGreaterThan(clock.now());
     expect(grant.correlationId).toBe('client-corr-1');
     expect(harness.telemetry.lines.some((line) => JSON.stringify(line).includes('client-corr-1'))).toBe(true);
   });
@@ -115,29 +131,48 @@ describe('TokenProxyClient against the proxy with SigV4 checked', () => {
     expect(accepted.accessToken).toEqual(expect.any(String));
   });
 
-  it('waits out the Retry-After of a 503 and then gets the token, re-signing the retry', async () => {
+  it("waits out nhs_rate_limited's Retry-After (503) and then gets the token on a signed retry", async () => {
     // Prepare
     harness.emulator.injectFaults({ kind: 'rate-limit', retryAfterSeconds: 1 }, 1);
-    const { client, waits } = clientOf(signedServer.url);
+    const signed: (string | null)[] = [];
+    const { client, waits } = clientOf(signedServer.url, {
+      fetch: async (url, init) => {
+        signed.push(new Headers(init?.headers).get('authorization'));
+        return fetch(url, init);
+      },
+    });
+    const before = nhsCalls();
 
     // Act
     const grant = await client.getToken(await harness.idToken());
 
-    // Assess
+    // Assess: NHS saw the 429 and the retry after its window, the proxy's breaker probe, nothing else.
     expect(waits).toEqual([1000]);
     expect(grant.accessToken).toEqual(expect.any(String));
+    expect(signed).toEqual([
+      expect.stringMatching(/^AWS4-HMAC-SHA256 /),
+      expect.stringMatching(/^AWS4-HMAC-SHA256 /),
+    ]);
+    expect(nhsCalls() - before).toBe(2);
   });
 
-  it('does not wait longer than its bound: the error carries Retry-After, correlation_id and message_id', async () => {
+  it("stops at its bound with nhs_rate_limited's Retry-After, correlation_id and message_id on the error; a longer bound waits out the breaker", async () => {
     // Prepare
     harness.emulator.injectFaults({ kind: 'rate-limit', retryAfterSeconds: 30 }, 1);
-    const { client, waits } = clientOf(signedServer.url, { maxRetryDelayMs: 5_000 });
+    const bounded = clientOf(signedServer.url, { maxRetryDelayMs: 5_000 });
+    const patient = clientOf(signedServer.url, { maxRetryDelayMs: 30_000 });
+    // Whatever happens below, the breaker's window has passed for the next test.
+    onTestFinished(() => clock.advance(30_000));
+    const before = nhsCalls();
 
     // Act
-    const error = await rejection(client.getToken(await harness.idToken(), { correlationId: 'c-bound' }));
+    const error = await rejection(
+      bounded.client.getToken(await harness.idToken(), { correlationId: 'c-bound' }),
+    );
+    const grant = await patient.client.getToken(await harness.idToken());
 
-    // Assess
-    expect(waits).toEqual([]);
+    // Assess: the patient caller met the open breaker (no NHS call), waited its 30 s, then got the probe's token.
+    expect(bounded.waits).toEqual([]);
     expect(error).toMatchObject({
       error: 'nhs_rate_limited',
       status: 503,
@@ -145,6 +180,70 @@ describe('TokenProxyClient against the proxy with SigV4 checked', () => {
       correlation_id: 'c-bound',
     });
     expect(error.message_id).toEqual(expect.any(String));
+    expect(patient.waits).toEqual([30_000]);
+    expect(grant.accessToken).toEqual(expect.any(String));
+    expect(nhsCalls() - before).toBe(2);
+  });
+
+  it("honours rate_limited's Retry-After (429): stops at its bound, waits it out when allowed to", async () => {
+    // Prepare: a deployment whose NHS budget is one call a minute, spent by a first caller.
+    const url = await signedVariant({ change: (c) => ({ ...c, budget: { ...c.budget, perMinute: 1 } }) });
+    await clientOf(url).client.getToken(await harness.idToken());
+    const bounded = clientOf(url);
+    const patient = clientOf(url, { maxRetryDelayMs: 60_000 });
+    const before = nhsCalls();
+
+    // Act
+    const error = await rejection(
+      bounded.client.getToken(await harness.idToken(), { correlationId: 'c-429' }),
+    );
+    const grant = await patient.client.getToken(await harness.idToken());
+
+    // Assess: the budget frees the call when the first leaves the rolling minute.
+    expect(error).toMatchObject({
+      error: 'rate_limited',
+      status: 429,
+      retryAfterS: 60,
+      correlation_id: 'c-429',
+    });
+    expect(bounded.waits).toEqual([]);
+    expect(patient.waits).toEqual([60_000]);
+    expect(grant.accessToken).toEqual(expect.any(String));
+    expect(nhsCalls() - before).toBe(1);
+  });
+
+  it("honours cis2_keys_unavailable's Retry-After (503): stops below it, waits it out within the default bound", async () => {
+    // Prepare: a deployment that cannot reach the CIS2 issuer for the next 5 s of the clock.
+    const reachableAt = clock.now() + 5_000;
+    const url = await signedVariant({
+      overrides: {
+        cis2Fetch: async (input, init) => {
+          if (clock.now() < reachableAt) throw new TypeError('fetch failed');
+          return fetch(input, init);
+        },
+      },
+    });
+    const hasty = clientOf(url, { maxRetryDelayMs: 1_000 });
+    const { client, waits } = clientOf(url);
+    const before = nhsCalls();
+
+    // Act
+    const error = await rejection(
+      hasty.client.getToken(await harness.idToken(), { correlationId: 'c-cis2' }),
+    );
+    const grant = await client.getToken(await harness.idToken());
+
+    // Assess
+    expect(error).toMatchObject({
+      error: 'cis2_keys_unavailable',
+      status: 503,
+      retryAfterS: 5,
+      correlation_id: 'c-cis2',
+    });
+    expect(hasty.waits).toEqual([]);
+    expect(waits).toEqual([5_000]);
+    expect(grant.accessToken).toEqual(expect.any(String));
+    expect(nhsCalls() - before).toBe(1);
   });
 
   it('never logs, prints or serialises a token', async () => {

@@ -1,13 +1,19 @@
 /**
  * The OpenAPI document (openapi/cis2-token-proxy.json) against real responses: every error code of
  * ERROR_STATUS is produced by the handler over HTTP and must validate (status, headers, media type,
- * body). Codes the emulator can cause are produced end to end (request validation, NHS refusals
- * and faults); the dependency failures (KMS, Secrets Manager, configuration) are thrown into the
- * real handler by a token service built to fail, with the options the real modules attach.
+ * body). Codes the emulator can cause are produced end to end (request validation, local ID token
+ * verification, NHS refusals and faults, the throttling breaker, the NHS budget, an unreachable
+ * CIS2 issuer), on proxies sharing the emulator's injected clock so that a breaker or budget window
+ * passes when a test says so and never leaks into the next; the dependency failures (KMS, Secrets
+ * Manager, configuration) are thrown into the real handler by a token service built to fail, with
+ * the options the real modules attach.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../emulator/index.js';
-import { systemClock } from '../../lambda/clock.js';
+import { ManualClock, systemClock } from '../../lambda/clock.js';
+import type { RuntimeConfig } from '../../lambda/config/runtime.js';
 import { ERROR_STATUS, ProxyError, type ProxyErrorCode } from '../../lambda/errors.js';
 import { createHandler } from '../../lambda/handler.js';
 import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
@@ -26,6 +32,7 @@ import {
   type Harness,
   startHarness,
 } from '../helpers/proxy-harness.js';
+import { startVariant } from '../helpers/proxy-variant.js';
 
 /** One HTTP exchange, kept raw so the contract sees exactly what a caller sees. */
 interface Observed {
@@ -70,28 +77,40 @@ const json = { 'content-type': 'application/json' };
 
 describe('handler responses against the OpenAPI document, end to end', () => {
   let harness: Harness;
-  const post = (body: unknown, headers: Record<string, string> = json) =>
-    call(harness.server.url, 'POST', '/token', {
+  /** Shared by the emulator and every proxy below: a breaker's or budget's window passes when told to. */
+  const clock = new ManualClock();
+  /** One NHS attempt per request (and CACHE=off below: every request reaches NHS), so a fault is not retried away. */
+  const clientOptions = {
+    retry: { maxAttempts: 1, baseBackoffMs: 1, maxBackoffMs: 1, attemptTimeoutMs: 400, deadlineMs: 1_500 },
+  };
+  const variants: LocalServer[] = [];
+  const post = (body: unknown, headers: Record<string, string> = json, url = harness.server.url) =>
+    call(url, 'POST', '/token', {
       body: typeof body === 'string' ? body : JSON.stringify(body),
       headers,
     });
+  /** NHS token requests so far (faulted ones included). */
+  const nhsCalls = () => harness.emulator.records().length;
+
+  /** A proxy on the same emulator, KMS key and clock, as a deployment with other settings answers. */
+  async function variant(change: (config: RuntimeConfig) => RuntimeConfig): Promise<string> {
+    const { server } = await startVariant(harness, { change, overrides: { clock }, client: clientOptions });
+    variants.push(server);
+    return server.url;
+  }
 
   beforeAll(async () => {
     harness = await startHarness({
-      // Every request reaches NHS (no cache), and a fault is not retried away.
       env: { CACHE: 'off' },
-      client: {
-        retry: {
-          maxAttempts: 1,
-          baseBackoffMs: 1,
-          maxBackoffMs: 1,
-          attemptTimeoutMs: 400,
-          deadlineMs: 1_500,
-        },
-      },
+      emulator: { clock },
+      overrides: { clock },
+      client: clientOptions,
     });
   });
-  afterAll(async () => harness?.close());
+  afterAll(async () => {
+    await Promise.all(variants.map((server) => server.close()));
+    await harness?.close();
+  });
 
   it('documents the successful answers of POST /token, GET /health and GET /jwks.json', async () => {
     // Act
@@ -133,7 +152,7 @@ describe('handler responses against the OpenAPI document, end to end', () => {
 
   it('subject_token_expired for an ID token past its exp', async () => {
     // Prepare
-    const expired = await harness.idToken({ exp: Math.floor(Date.now() / 1000) - 60 });
+    const expired = await harness.idToken({ exp: Math.floor(clock.now() / 1000) - 60 });
 
     // Act
     const result = await post({ subject_token: expired });
@@ -143,15 +162,82 @@ describe('handler responses against the OpenAPI document, end to end', () => {
     expectConforms(result);
   });
 
-  it('subject_token_rejected as NHS answered: 401 for an unknown CIS2 kid, 403 for AAL1', async () => {
+  it('subject_token_unverified, refused before NHS, for an unknown CIS2 kid and for a forged signature', async () => {
+    // Prepare
+    const unknownKid = await harness.idToken({ header: { kid: 'not-cis2' } });
+    const [h, p, s] = (await harness.idToken()).split('.') as [string, string, string];
+    const forged = `${h}.${p}.${s[0] === 'A' ? 'B' : 'A'}${s.slice(1)}`;
+    const before = nhsCalls();
+
     // Act
-    const unknownKid = await post({ subject_token: await harness.idToken({ header: { kid: 'not-cis2' } }) });
-    const aal1 = await post({ subject_token: await harness.idToken({ authentication_assurance_level: 1 }) });
+    const results = [await post({ subject_token: unknownKid }), await post({ subject_token: forged })];
 
     // Assess
-    expect([codeOf(unknownKid), codeOf(aal1)]).toEqual(['subject_token_rejected', 'subject_token_rejected']);
-    expect(aal1.status).toBe(403);
-    for (const result of [unknownKid, aal1]) expectConforms(result);
+    expect(results.map((r) => [r.status, codeOf(r)])).toEqual([
+      [401, 'subject_token_unverified'],
+      [401, 'subject_token_unverified'],
+    ]);
+    expect(nhsCalls()).toBe(before);
+    for (const result of results) expectConforms(result);
+  });
+
+  it('subject_token_rejected as NHS answered: 403 for AAL1; 401 for an unknown CIS2 kid with VERIFY_ID_TOKENS=false', async () => {
+    // Prepare: without local verification an unknown kid reaches NHS, which refuses it itself.
+    const unverifying = await variant((config) => ({ ...config, verifyIdTokens: false }));
+    const before = nhsCalls();
+
+    // Act
+    const aal1 = await post({ subject_token: await harness.idToken({ authentication_assurance_level: 1 }) });
+    const unknownKid = await post(
+      { subject_token: await harness.idToken({ header: { kid: 'not-cis2' } }) },
+      json,
+      unverifying,
+    );
+
+    // Assess
+    expect([aal1.status, codeOf(aal1)]).toEqual([403, 'subject_token_rejected']);
+    expect([unknownKid.status, codeOf(unknownKid)]).toEqual([401, 'subject_token_rejected']);
+    expect(nhsCalls() - before).toBe(2);
+    for (const result of [aal1, unknownKid]) {
+      expect(JSON.parse(result.body).message_id).toEqual(expect.any(String));
+      expectConforms(result);
+    }
+  });
+
+  it('cis2_keys_unavailable with Retry-After when the CIS2 issuer cannot be reached', async () => {
+    // Prepare: a deployment whose CIS2 issuer is a loopback port nobody listens on.
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const deadIssuer = `http://127.0.0.1:${(dead.address() as AddressInfo).port}/cis2`;
+    await new Promise((resolve) => dead.close(resolve));
+    const url = await variant((config) => ({ ...config, cis2Issuer: deadIssuer, enforceIssuer: true }));
+    const before = nhsCalls();
+
+    // Act
+    const result = await post({ subject_token: await harness.idToken({ iss: deadIssuer }) }, json, url);
+
+    // Assess
+    expect([result.status, codeOf(result)]).toEqual([503, 'cis2_keys_unavailable']);
+    expect(result.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
+    expect(nhsCalls()).toBe(before);
+    expectConforms(result);
+  });
+
+  it('rate_limited with Retry-After once the NHS budget is spent, without calling NHS', async () => {
+    // Prepare: a budget of one NHS call a minute, spent by a first request.
+    const url = await variant((config) => ({ ...config, budget: { ...config.budget, perMinute: 1 } }));
+    const first = await post({ subject_token: await harness.idToken() }, json, url);
+    const before = nhsCalls();
+
+    // Act
+    const result = await post({ subject_token: await harness.idToken() }, json, url);
+
+    // Assess: the call comes back when the first leaves the rolling minute (the clock has not moved).
+    expect(first.status).toBe(200);
+    expect([result.status, codeOf(result)]).toEqual([429, 'rate_limited']);
+    expect(result.headers.get('retry-after')).toBe('60');
+    expect(nhsCalls()).toBe(before);
+    expectConforms(result);
   });
 
   it('client_rejected with message_id and findings when NHS holds another public key', async () => {
@@ -179,7 +265,6 @@ describe('handler responses against the OpenAPI document, end to end', () => {
   it.each([
     ['nhs_unavailable', { kind: 'status', status: 503 }],
     ['nhs_bad_response', { kind: 'truncated' }],
-    ['nhs_rate_limited', { kind: 'rate-limit', retryAfterSeconds: 7 }],
     ['nhs_timeout', { kind: 'delay', ms: 700 }],
   ] as const)('%s when NHS fails with %j', async (code, fault) => {
     // Prepare
@@ -190,8 +275,30 @@ describe('handler responses against the OpenAPI document, end to end', () => {
 
     // Assess
     expect(codeOf(result)).toBe(code);
-    if (code === 'nhs_rate_limited') expect(result.headers.get('retry-after')).toBe('7');
     expectConforms(result);
+  });
+
+  it("nhs_rate_limited with Retry-After: NHS's 429, then the breaker failing fast until the window passes", async () => {
+    // Prepare
+    harness.emulator.injectFaults({ kind: 'rate-limit', retryAfterSeconds: 7 }, 1);
+    const before = nhsCalls();
+
+    // Act
+    const throttled = await post({ subject_token: await harness.idToken() });
+    const shed = await post({ subject_token: await harness.idToken() });
+    const callsWhileOpen = nhsCalls() - before;
+    clock.advance(7_000);
+    // The probe after the window closes the breaker, so no later test meets it.
+    const probe = await post({ subject_token: await harness.idToken() });
+
+    // Assess
+    expect([throttled, shed].map((r) => [r.status, codeOf(r), r.headers.get('retry-after')])).toEqual([
+      [503, 'nhs_rate_limited', '7'],
+      [503, 'nhs_rate_limited', '7'],
+    ]);
+    expect(callsWhileOpen).toBe(1);
+    expect(probe.status).toBe(200);
+    for (const result of [throttled, shed, probe]) expectConforms(result);
   });
 
   it.each([
@@ -304,6 +411,17 @@ describe('the OpenAPI document and lambda/errors.ts', () => {
 
     // Assess
     expect([...seen].sort()).toEqual(Object.keys(ERROR_STATUS).sort() as ProxyErrorCode[]);
+  });
+
+  it('saw Retry-After on every rate_limited, nhs_rate_limited and cis2_keys_unavailable answer', () => {
+    // Prepare: OpenAPI cannot make a header required for some codes of a status only.
+    const throttled = observed.filter((r) =>
+      ['rate_limited', 'nhs_rate_limited', 'cis2_keys_unavailable'].includes(codeOf(r) ?? ''),
+    );
+
+    // Assess
+    expect(throttled.length).toBeGreaterThanOrEqual(3);
+    for (const result of throttled) expect(result.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
   });
 
   it('refuses what it should: a body with an undocumented field, a missing correlation header', () => {
