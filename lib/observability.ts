@@ -24,17 +24,36 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import {
+  ENV,
+  METRIC,
+  METRICS_NAMESPACE,
+  PLATFORM_TOKEN_RATE_PER_MINUTE,
+  SERVICE_NAME,
+} from '../lambda/names.js';
 import type { AlarmThresholds } from './config.js';
 import { restrictedKeyPolicy } from './key-policy.js';
 import type { ProxyFunction } from './proxy-function.js';
 
-/** CloudWatch namespace of the runtime's EMF metrics (also set as `POWERTOOLS_METRICS_NAMESPACE`). */
-export const METRICS_NAMESPACE = 'Cis2TokenProxy';
-
-/** The runtime's Powertools service name; Powertools adds it to every EMF dimension set. */
-export const SERVICE_NAME = 'cis2-token-proxy';
+export { METRICS_NAMESPACE, SERVICE_NAME };
 
 const PERIOD = Duration.minutes(5);
+/** NHS counts its quota per rolling minute, so NHS calls are summed per minute. */
+const MINUTE = Duration.minutes(1);
+/** Share of the NHS budget at which `NhsBudget80` fires. */
+const BUDGET_ALARM_SHARE = 0.8;
+
+/**
+ * The NHS calls per minute the token function's runtime keeps to: its `NHS_BUDGET_PER_MINUTE`, else
+ * the runtime's default (the platform's 300). A budget of 0 turns the runtime's budget off; NHS's
+ * own quota still applies then, so that is what is measured.
+ */
+export function nhsBudgetPerMinute(tokenFunction: Pick<ProxyFunction, 'environment'>): number {
+  const configured = Number(
+    tokenFunction.environment[ENV.nhsBudgetPerMinute] ?? PLATFORM_TOKEN_RATE_PER_MINUTE,
+  );
+  return configured > 0 ? configured : PLATFORM_TOKEN_RATE_PER_MINUTE;
+}
 
 /** Properties of {@link Observability}. */
 /** Settings of one alarm beyond its metric and threshold. */
@@ -96,15 +115,20 @@ export class Observability extends Construct {
    * A runtime EMF metric. Powertools emits the dimension set `[service, environment]`, and a
    * CloudWatch metric matches only its exact dimension set, so both are named here.
    */
-  private metric(metricName: string, statistic = 'Sum', label?: string): Metric {
+  private metric(metricName: string, statistic = 'Sum', label?: string, period = PERIOD): Metric {
     return new Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
       dimensionsMap: { service: SERVICE_NAME, environment: this.props.environment },
       statistic,
-      period: PERIOD,
+      period,
       label,
     });
+  }
+
+  /** `NhsTokenCall` summed per minute: what NHS counts against the app's quota. */
+  private nhsCallsPerMinute(): Metric {
+    return this.metric(METRIC.nhsTokenCall, 'Sum', 'NHS token calls per minute', MINUTE);
   }
 
   /**
@@ -208,6 +232,13 @@ export class Observability extends Construct {
       thresholds.dependencyFailures,
       'KMS, Secrets Manager or DynamoDB calls failing',
     );
+    const budget = nhsBudgetPerMinute(tokenFunction);
+    this.addAlarm(
+      'NhsBudget80',
+      this.nhsCallsPerMinute(),
+      Math.ceil(budget * BUDGET_ALARM_SHARE),
+      `NHS token calls per minute at ${BUDGET_ALARM_SHARE * 100} % of the budget of ${budget}/min: beyond it requests are shed with 429`,
+    );
     if (sharedCache) {
       this.addAlarm(
         'CacheError',
@@ -292,6 +323,25 @@ export class Observability extends Construct {
         ['CacheError', 'LeaseContention'].map((m) => this.metric(m)),
       ),
       graph('Dependency failures (KMS, Secrets Manager, DynamoDB)', [this.metric('DependencyFailure')]),
+    );
+    const budget = nhsBudgetPerMinute(tokenFunction);
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: `NHS token calls per minute (budget ${budget}/min)`,
+        left: [this.nhsCallsPerMinute()],
+        leftAnnotations: [
+          { value: budget, label: 'budget', color: '#d62728' },
+          { value: Math.ceil(budget * BUDGET_ALARM_SHARE), label: 'NhsBudget80', color: '#ff7f0e' },
+        ],
+        leftYAxis: { min: 0 },
+        width: 12,
+        height: 6,
+      }),
+      graph(
+        'Requests shed, ID tokens refused, NHS breaker',
+        [this.metric(METRIC.requestShed), this.metric(METRIC.idTokenRefused)],
+        [this.metric(METRIC.nhsBreakerOpen, 'Maximum', 'NHS breaker open (max)')],
+      ),
     );
     dashboard.addWidgets(
       latency('Latency total (ms)', 'LatencyTotal'),

@@ -15,7 +15,7 @@ import {
   type RetentionDays,
 } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './observability.js';
+import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/names.js';
 
 /** The runtime's single entry module; it exports every handler. */
 export const RUNTIME_ENTRY = path.join(import.meta.dirname, '..', 'lambda', 'index.ts');
@@ -75,6 +75,8 @@ export class ProxyFunction extends Construct {
   /** The execution role; it starts with log-writing permission only. */
   readonly role: Role;
   readonly logGroup: LogGroup;
+  /** The function's environment variables as set here (tokens of other resources unresolved). */
+  readonly environment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: ProxyFunctionProps) {
     super(scope, id);
@@ -100,6 +102,18 @@ export class ProxyFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
+    this.environment = {
+      ...props.environment,
+      // Without a shared table each container keeps budget / containers of the NHS rate; with reserved
+      // concurrency that is the most containers there can be, so their sum stays within the budget.
+      ...(props.reservedConcurrency !== undefined && {
+        [ENV.nhsBudgetContainers]: String(props.reservedConcurrency),
+      }),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: props.logLevel,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
     this.function = new NodejsFunction(this, 'Function', {
       entry: props.entry ?? RUNTIME_ENTRY,
       handler: props.handler,
@@ -113,13 +127,7 @@ export class ProxyFunction extends Construct {
       logGroup: this.logGroup,
       // No active X-Ray tracing: it would need xray:PutTraceSegments on "*", and the runtime
       // reports its own latencies as EMF metrics.
-      environment: {
-        ...props.environment,
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        POWERTOOLS_LOG_LEVEL: props.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
+      environment: this.environment,
       bundling: {
         format: OutputFormat.ESM,
         minify: true,

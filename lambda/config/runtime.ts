@@ -2,7 +2,7 @@
  * Runtime configuration, read from environment variables once per container and validated up
  * front: a missing or wrong setting stops the proxy from starting, with a message naming it.
  */
-import { PLATFORM_TOKEN_RATE_PER_MINUTE } from '../nhs-budget.js';
+import { ENV, PLATFORM_TOKEN_RATE_PER_MINUTE } from '../names.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../token-client.js';
 import { ConfigError, type EnvironmentProfile, environmentProfile } from './environments.js';
 
@@ -184,8 +184,8 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
     cis2Issuer: env.CIS2_ISSUER || profile.cis2Issuer,
     verifyIdTokens: flag(env, 'VERIFY_ID_TOKENS', true),
     budget: {
-      perMinute: intInRange(env, 'NHS_BUDGET_PER_MINUTE', 0, 100_000, PLATFORM_TOKEN_RATE_PER_MINUTE),
-      containers: intInRange(env, 'NHS_BUDGET_CONTAINERS', 1, 10_000, 1),
+      perMinute: intInRange(env, ENV.nhsBudgetPerMinute, 0, 100_000, PLATFORM_TOKEN_RATE_PER_MINUTE),
+      containers: intInRange(env, ENV.nhsBudgetContainers, 1, 10_000, 1),
       refreshReserve: intInRange(env, 'NHS_BUDGET_REFRESH_RESERVE_PCT', 0, 90, 20) / 100,
       callerShare: intInRange(env, 'NHS_BUDGET_CALLER_SHARE_PCT', 1, 100, 50) / 100,
     },
