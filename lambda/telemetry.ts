@@ -5,7 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { type MetricName, METRICS_NAMESPACE, SERVICE_NAME } from './names.js';
+import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from './names.js';
 
 export { METRIC, type MetricName } from './names.js';
 
