@@ -46,8 +46,53 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC];
  */
 export const PLATFORM_TOKEN_RATE_PER_MINUTE = 300;
 
+/**
+ * Metrics of the client-authentication canary (lambda/probe/canary.ts), one data point per key
+ * and run, with the dimension {@link CANARY_KEY_DIMENSION} naming the probed key.
+ */
+export const CANARY_METRIC = {
+  accepted: 'ClientAuthAccepted',
+  refused: 'ClientAuthRefused',
+  /** The probe reached no verdict (NHS unreachable, rate limited, KMS or the secret failing). */
+  probeFailed: 'ClientAuthProbeFailed',
+} as const;
+
+/** The canary's metric dimension naming the probed key (the KMS key as configured). */
+export const CANARY_KEY_DIMENSION = 'key';
+
+/** The NHS platform environments the runtime has a profile for (`local` aside). */
+export const PLATFORM_ENVIRONMENTS = ['internal-dev', 'int', 'prod'] as const;
+
+/** A name from {@link PLATFORM_ENVIRONMENTS}. */
+export type PlatformEnvironment = (typeof PLATFORM_ENVIRONMENTS)[number];
+
+/** The environment of `npm start` and the tests: everything on the bundled emulator. */
+export const LOCAL_ENVIRONMENT = 'local';
+
+/**
+ * What the stack stores in the credentials secret until an operator sets the real values; the
+ * runtime refuses it with a `config_error` naming the field.
+ */
+export const SECRET_PLACEHOLDER = 'REPLACE_ME';
+
+/**
+ * Attributes of the shared cache table's items that the table's definition depends on: the
+ * partition key and the TTL attribute (epoch seconds).
+ */
+export const CACHE_ITEM = { partitionKey: 'pk', ttl: 'expiresAt' } as const;
+
 /** Environment variables the infrastructure sets and the runtime reads. */
 export const ENV = {
+  /** Platform environment name, one of {@link PLATFORM_ENVIRONMENTS} or {@link LOCAL_ENVIRONMENT}. */
+  environment: 'ENVIRONMENT',
+  /** KMS key (ARN or id, never an alias) signing client assertions. */
+  signingKeyId: 'SIGNING_KEY_ID',
+  /** Comma-separated KMS keys published in the JWKS. */
+  publishedKeyIds: 'PUBLISHED_KEY_IDS',
+  /** Secrets Manager secret holding `{api_key, client_secret}`. */
+  secretId: 'SECRET_ID',
+  /** DynamoDB table of the shared cache tier; unset turns the tier off. */
+  cacheTable: 'CACHE_TABLE',
   /** NHS token calls per rolling minute for the whole app (docs/quota.md). */
   nhsBudgetPerMinute: 'NHS_BUDGET_PER_MINUTE',
   /** Containers sharing the budget when there is no shared table: the reserved concurrency. */

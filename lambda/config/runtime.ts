@@ -94,15 +94,15 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
 }
 
 function signingConfig(env: Env, profile: EnvironmentProfile): SigningConfig {
-  const keyId = env.SIGNING_KEY_ID;
+  const keyId = env[ENV.signingKeyId];
   if (keyId) {
-    const others = (env.PUBLISHED_KEY_IDS ?? '')
+    const others = (env[ENV.publishedKeyIds] ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
     // The kid is read once per container; an alias repointed meanwhile would sign with a key
     // whose kid the assertions do not carry.
-    for (const [name, id] of [['SIGNING_KEY_ID', keyId], ...others.map((o) => ['PUBLISHED_KEY_IDS', o])]) {
+    for (const [name, id] of [[ENV.signingKeyId, keyId], ...others.map((o) => [ENV.publishedKeyIds, o])]) {
       if (/(^|:)alias\//.test(id as string)) {
         throw new ConfigError(`${name} must name a KMS key by ARN or id, not by alias ('${id}')`);
       }
@@ -121,7 +121,8 @@ function signingConfig(env: Env, profile: EnvironmentProfile): SigningConfig {
 }
 
 function credentialsConfig(env: Env, profile: EnvironmentProfile): CredentialsConfig {
-  if (env.SECRET_ID) return { kind: 'secret', secretId: env.SECRET_ID };
+  const secretId = env[ENV.secretId];
+  if (secretId) return { kind: 'secret', secretId };
   if (profile.allowLocalKey && env.API_KEY && env.CLIENT_SECRET) {
     return { kind: 'static', apiKey: env.API_KEY, clientSecret: env.CLIENT_SECRET };
   }
@@ -137,7 +138,7 @@ function credentialsConfig(env: Env, profile: EnvironmentProfile): CredentialsCo
  * @throws {@link ConfigError} naming the first missing or invalid setting.
  */
 export function loadSigningOnlyConfig(env: Env): Pick<RuntimeConfig, 'profile' | 'signing'> {
-  const profile = environmentProfile(env.ENVIRONMENT, nonNegativeInt(env, 'EMULATOR_PORT'));
+  const profile = environmentProfile(env[ENV.environment], nonNegativeInt(env, 'EMULATOR_PORT'));
   return { profile, signing: signingConfig(env, profile) };
 }
 
@@ -167,7 +168,7 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
     profile,
     signing,
     credentials: credentialsConfig(env, profile),
-    cacheTable: env.CACHE_TABLE || undefined,
+    cacheTable: env[ENV.cacheTable] || undefined,
     cacheEnabled: cache === 'on',
     // An access token lives 599 s; a margin near that would never serve from cache.
     cacheMarginS: intInRange(env, 'CACHE_MARGIN_S', 0, 300, 60),
