@@ -30,18 +30,25 @@ export function buildBundleAsTheStackDoes(outDir: string): string {
     },
     stdio: 'pipe',
   });
-  const assets = readdirSync(outDir)
-    .filter((name) => name.startsWith('asset.'))
-    .map((name) => join(outDir, name, 'index.mjs'))
-    .filter((file) => {
-      try {
-        return statSync(file).isFile();
-      } catch {
-        return false;
-      }
-    });
-  if (assets.length === 0) throw new Error(`no Lambda bundle (index.mjs) found in ${outDir}`);
-  return assets[0] as string;
+  // Each function has its own bundle (token, JWKS, canary): take the token function's, by the asset
+  // hash in its S3 key.
+  const templateFile = readdirSync(outDir).find((name) => name.endsWith('.template.json'));
+  if (!templateFile) throw new Error(`no template found in ${outDir}`);
+  const resources = Object.values(
+    JSON.parse(readFileSync(join(outDir, templateFile), 'utf8')).Resources as Record<
+      string,
+      { Type: string; Properties: { Description?: string; Code?: { S3Key?: string } } }
+    >,
+  );
+  const token = resources.find(
+    (r) =>
+      r.Type === 'AWS::Lambda::Function' && /exchanges CIS2 ID tokens/.test(r.Properties.Description ?? ''),
+  );
+  const key = token?.Properties.Code?.S3Key;
+  if (!key) throw new Error(`no token function asset found in ${outDir}`);
+  const bundle = join(outDir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs');
+  statSync(bundle);
+  return bundle;
 }
 
 /** Runs a fresh Node process to completion; returns its wall time and its stdout. */

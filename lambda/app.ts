@@ -4,7 +4,7 @@
  * clock; telemetry). Tests, the local server and benchmarks pass overrides for any of them.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CachingTokenService, createCacheDynamoClient, DynamoTier, MemoryTier } from './cache/index.js';
 import { type Clock, systemClock } from './clock.js';
@@ -15,12 +15,13 @@ import { IdTokenVerifier } from './id-token-verifier.js';
 import { DynamoBudget, MemoryBudget, type NhsBudget } from './nhs-budget.js';
 import { keepAliveFetch } from './nhs-http.js';
 import { rejectedAssertionDiagnoser } from './rejection-diagnosis.js';
-import { KmsSigner } from './signer/kms.js';
-import { LocalKeySigner, loadOrCreateKeyFile } from './signer/local.js';
+import { buildSigners, publishedJwks } from './signer/setup.js';
 import type { PublicSigningJwk, Signer } from './signer/signer.js';
 import { METRIC, powertoolsTelemetry, type Telemetry } from './telemetry.js';
 import { type AppCredentials, type TokenClientOptions, TokenEndpointClient } from './token-client.js';
 import { ExchangingTokenService, type TokenService } from './token-service.js';
+
+export { buildSigners, publishedJwks };
 
 /** Replacements for the default implementations. */
 export interface AppOverrides {
@@ -47,40 +48,6 @@ export interface App {
   readonly tokens: TokenService;
   readonly jwks: () => Promise<readonly PublicSigningJwk[]>;
   readonly telemetry: Telemetry;
-}
-
-/** Builds the signing key and the keys to publish (the signing one first). */
-export async function buildSigners(
-  config: Pick<RuntimeConfig, 'profile' | 'signing'>,
-  overrides: AppOverrides,
-): Promise<{ signer: Signer; published: readonly Signer[] }> {
-  if (overrides.signer) return { signer: overrides.signer, published: [overrides.signer] };
-  const kidPrefix = config.profile.name;
-  if (config.signing.kind === 'local') {
-    const { key } = await loadOrCreateKeyFile(config.signing.keyFile);
-    const signer = new LocalKeySigner(key, kidPrefix);
-    return { signer, published: [signer] };
-  }
-  const client = overrides.kms ?? new KMSClient({});
-  const published = config.signing.publishedKeyIds.map(
-    (keyId) =>
-      new KmsSigner({
-        client,
-        keyId,
-        kidPrefix,
-        // Local-key environments may run on smaller test keys; int and prod sign only with RSA-4096.
-        requiredKeySpec: config.profile.allowLocalKey ? undefined : 'RSA_4096',
-      }),
-  );
-  return { signer: published[0] as Signer, published };
-}
-
-/** The public JWKS of a set of signers, without duplicate `kid`s. */
-export function publishedJwks(signers: readonly Signer[]): () => Promise<readonly PublicSigningJwk[]> {
-  return async () => {
-    const keys = await Promise.all(signers.map((s) => s.publicJwk()));
-    return keys.filter((key, i) => keys.findIndex((k) => k.kid === key.kid) === i);
-  };
 }
 
 function buildCredentials(config: RuntimeConfig, overrides: AppOverrides): () => Promise<AppCredentials> {

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ProxyError, withTimeout } from './errors.js';
+import { SECRET_PLACEHOLDER } from './names.js';
 import type { AppCredentials } from './token-client.js';
 
 /** Secrets Manager errors that mean the secret itself is wrong, not that the service is down. */
@@ -43,8 +44,7 @@ export function parseCredentialsSecret(secretId: string, text: string | undefine
   return { apiKey: record.api_key as string, clientSecret: record.client_secret as string };
 }
 
-/** The value the CDK stack creates the secret with, before an operator sets it. */
-export const SECRET_PLACEHOLDER = 'REPLACE_ME';
+export { SECRET_PLACEHOLDER } from './names.js';
 
 /** How long one GetSecretValue may take; Secrets Manager answers in tens of milliseconds. */
 export const SECRETS_TIMEOUT_MS = 3_000;

@@ -5,37 +5,9 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from './names.js';
 
-/** Metric names; the CDK dashboard and alarms use exactly these. */
-export const METRIC = {
-  requestSucceeded: 'RequestSucceeded',
-  requestFailed: 'RequestFailed',
-  clientError: 'ClientError',
-  upstreamExchange: 'UpstreamExchange',
-  upstreamRefresh: 'UpstreamRefresh',
-  upstreamFailure: 'UpstreamFailure',
-  upstreamRetry: 'UpstreamRetry',
-  cacheHitMemory: 'CacheHitMemory',
-  cacheHitShared: 'CacheHitShared',
-  cacheMiss: 'CacheMiss',
-  cacheError: 'CacheError',
-  leaseContention: 'LeaseContention',
-  dependencyFailure: 'DependencyFailure',
-  latencyTotal: 'LatencyTotal',
-  latencyKmsSign: 'LatencyKmsSign',
-  latencyUpstream: 'LatencyUpstream',
-  /** HTTP calls to the NHS token endpoint, every grant and attempt: compare with the app's 300/min. */
-  nhsTokenCall: 'NhsTokenCall',
-  /** Requests refused without calling NHS: over the budget, over the caller's share, or breaker open. */
-  requestShed: 'RequestShed',
-  /** ID tokens refused by local signature verification (forged, unknown key, other issuer). */
-  idTokenRefused: 'IdTokenRefused',
-  /** 1 when a request found the NHS throttling breaker open or half-open, else 0 (use Maximum). */
-  nhsBreakerOpen: 'NhsBreakerOpen',
-} as const;
-
-/** A metric name from {@link METRIC}. */
-export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+export { METRIC, type MetricName } from './names.js';
 
 /** Structured log fields: identifiers, statuses and timings only. */
 export type LogFields = Record<string, unknown>;
@@ -90,10 +62,10 @@ export function redactingLog(sink: LogSink): LogSink {
 
 /** Production telemetry: Powertools Logger and EMF Metrics with an `environment` dimension. */
 export function powertoolsTelemetry(environment: string): Telemetry {
-  const logger = new Logger({ serviceName: 'cis2-token-proxy', persistentKeys: { environment } });
+  const logger = new Logger({ serviceName: SERVICE_NAME, persistentKeys: { environment } });
   const metrics = new Metrics({
-    namespace: 'Cis2TokenProxy',
-    serviceName: 'cis2-token-proxy',
+    namespace: METRICS_NAMESPACE,
+    serviceName: SERVICE_NAME,
     defaultDimensions: { environment },
   });
   return {

@@ -6,6 +6,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { CACHE_ITEM } from '../lambda/names.js';
 
 /** The item operations the runtime performs, and nothing else (no Scan or Query). */
 export const CACHE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
@@ -17,9 +18,9 @@ export class CacheTable extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.table = new TableV2(this, 'Table', {
-      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      partitionKey: { name: CACHE_ITEM.partitionKey, type: AttributeType.STRING },
       billing: Billing.onDemand(),
-      timeToLiveAttribute: 'expiresAt',
+      timeToLiveAttribute: CACHE_ITEM.ttl,
       // PITR stays on (Control Tower CT.DYNAMODB.PR.1, cdk-nag DDB3) but keeps only the shortest
       // window DynamoDB allows: a restore is never needed for a cache, and backups would hold user
       // tokens for longer than a refresh token lives (12 h) if kept for the default 35 days.

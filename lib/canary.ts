@@ -21,24 +21,21 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, type Observability, SERVICE_NAME } from './observability.js';
+import {
+  CANARY_KEY_DIMENSION,
+  CANARY_METRIC as CANARY_METRICS,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from '../lambda/names.js';
+import type { Observability } from './observability.js';
 import { ProxyFunction } from './proxy-function.js';
 import { SIGNING_ALGORITHM, type SigningKeys } from './signing-keys.js';
 
 /** The canary's own entry module: its bundle holds the probe, not the proxy. */
 export const CANARY_ENTRY = path.join(import.meta.dirname, '..', 'lambda', 'canary-handler.ts');
 
-/**
- * Metric names and the per-key dimension the canary emits (`CANARY_METRIC` and
- * `CANARY_KEY_DIMENSION` in lambda/probe/canary.ts; infrastructure does not import the runtime,
- * so a test keeps the two equal).
- */
-export const CANARY_METRICS = {
-  accepted: 'ClientAuthAccepted',
-  refused: 'ClientAuthRefused',
-  probeFailed: 'ClientAuthProbeFailed',
-} as const;
-export const CANARY_KEY_DIMENSION = 'key';
+/** Metric names and the per-key dimension the canary emits (shared with the runtime). */
+export { CANARY_KEY_DIMENSION, CANARY_METRIC as CANARY_METRICS } from '../lambda/names.js';
 
 /** Properties of {@link ClientAuthCanary}. */
 export interface ClientAuthCanaryProps {

@@ -7,17 +7,14 @@
 import { Aws } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { PLATFORM_ENVIRONMENTS } from '../lambda/names.js';
 
 /** Context key holding the per-environment settings. */
 export const ENVIRONMENTS_CONTEXT_KEY = 'environments';
 /** Context key naming the environment to synthesize (`-c env=int`). */
 export const ENV_CONTEXT_KEY = 'env';
-/**
- * Platform environments the runtime has a profile for (`PLATFORM_PROFILES` in
- * lambda/config/environments.ts; infrastructure does not import the runtime, so a test keeps the
- * two lists equal).
- */
-export const RUNTIME_ENVIRONMENTS: readonly string[] = ['internal-dev', 'int', 'prod'];
+/** Platform environments the runtime has a profile for (`PLATFORM_PROFILES` is keyed by them). */
+export const RUNTIME_ENVIRONMENTS: readonly string[] = PLATFORM_ENVIRONMENTS;
 
 /** Principal shorthand for "IAM identities of the deploying account" (they still need an IAM policy). */
 export const THIS_ACCOUNT = 'this-account';

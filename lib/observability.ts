@@ -3,19 +3,13 @@
  * metrics and two Logs Insights queries over the `token_request` log lines, plus alarms that notify an
  * encrypted SNS topic.
  */
-import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { Aws, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
-  AlarmStatusWidget,
   ComparisonOperator,
-  Dashboard,
-  GraphWidget,
+  type Dashboard,
   type IMetric,
-  LogQueryVisualizationType,
-  LogQueryWidget,
-  MathExpression,
-  Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -24,38 +18,19 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/names.js';
 import type { AlarmThresholds } from './config.js';
 import { restrictedKeyPolicy } from './key-policy.js';
+import { type AlarmOptions, addProxyAlarms, runbookLink } from './observability-alarms.js';
+import { createProxyDashboard } from './observability-dashboard.js';
+import { RuntimeMetricFactory } from './observability-metrics.js';
 import type { ProxyFunction } from './proxy-function.js';
 
-/** CloudWatch namespace of the runtime's EMF metrics (also set as `POWERTOOLS_METRICS_NAMESPACE`). */
-export const METRICS_NAMESPACE = 'Cis2TokenProxy';
-
-/** The runtime's Powertools service name; Powertools adds it to every EMF dimension set. */
-export const SERVICE_NAME = 'cis2-token-proxy';
-
-const PERIOD = Duration.minutes(5);
+export { type AlarmOptions, runbookLink } from './observability-alarms.js';
+export { nhsBudgetPerMinute } from './observability-metrics.js';
+export { METRICS_NAMESPACE, SERVICE_NAME };
 
 /** Properties of {@link Observability}. */
-/** Settings of one alarm beyond its metric and threshold. */
-export interface AlarmOptions {
-  /** Consecutive periods in breach; default the environment's `evaluationPeriods`. */
-  readonly evaluationPeriods?: number;
-  /** Default: at or above the threshold. */
-  readonly comparison?: ComparisonOperator;
-  /** Default: missing data is not breaching. */
-  readonly treatMissingData?: TreatMissingData;
-}
-
-/**
- * Where an alarm's runbook section is: a full URL when the repository's web URL is configured
- * (what an on-call engineer can click in an e-mail), else the path in the repository.
- */
-export function runbookLink(repositoryUrl: string | undefined, alarmName: string): string {
-  const path = `docs/runbook.md#${alarmName.toLowerCase()}`;
-  return repositoryUrl ? `${repositoryUrl.replace(/\/+$/, '')}/blob/main/${path}` : path;
-}
-
 export interface ObservabilityProps {
   readonly environment: string;
   readonly tokenFunction: ProxyFunction;
@@ -81,30 +56,18 @@ export class Observability extends Construct {
   /** The key encrypting {@link topic}; services that publish to the topic need to use it. */
   readonly topicKey: Key;
   readonly alarms: Alarm[] = [];
+  /** The runtime's metrics for this environment, for widgets and alarms added later. */
+  readonly metrics: RuntimeMetricFactory;
   private readonly props: ObservabilityProps;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     this.props = props;
+    this.metrics = new RuntimeMetricFactory(props.environment);
     this.topicKey = this.createTopicKey();
     this.topic = this.createTopic();
-    this.createAlarms();
-    this.dashboard = this.createDashboard();
-  }
-
-  /**
-   * A runtime EMF metric. Powertools emits the dimension set `[service, environment]`, and a
-   * CloudWatch metric matches only its exact dimension set, so both are named here.
-   */
-  private metric(metricName: string, statistic = 'Sum', label?: string): Metric {
-    return new Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName,
-      dimensionsMap: { service: SERVICE_NAME, environment: this.props.environment },
-      statistic,
-      period: PERIOD,
-      label,
-    });
+    addProxyAlarms(this.addAlarm.bind(this), this.metrics, props);
+    this.dashboard = createProxyDashboard(this, 'Dashboard', this.metrics, { ...props, alarms: this.alarms });
   }
 
   /**
@@ -167,67 +130,6 @@ export class Observability extends Construct {
     return topic;
   }
 
-  private createAlarms(): void {
-    const { thresholds, tokenFunction, sharedCache } = this.props;
-    this.addAlarm(
-      'FailureRate',
-      this.failureRate(),
-      thresholds.failureRatePercent,
-      'Share of token requests failing, in percent',
-    );
-    this.addAlarm(
-      'LambdaErrors',
-      tokenFunction.function.metricErrors({ period: PERIOD }),
-      thresholds.lambdaErrors,
-      'Token function crashed or timed out',
-    );
-    // Any 5XX of the JWKS API (function crash or timeout, the handler's own 503 when KMS fails, a
-    // gateway error), in a single period: NHS fetches about hourly, so failures are never consecutive.
-    this.addAlarm(
-      'JwksErrors',
-      this.props.jwksApi.metricServerError({ period: PERIOD, statistic: 'Sum' }),
-      1,
-      'Public JWKS answering 5XX: NHS cannot verify new assertions once its 1 h JWKS cache expires',
-      { evaluationPeriods: 1 },
-    );
-    this.addAlarm(
-      'Throttles',
-      tokenFunction.function.metricThrottles({ period: PERIOD }),
-      thresholds.throttles,
-      'Token function throttled (reserved or account concurrency exhausted)',
-    );
-    this.addAlarm(
-      'LatencyP99',
-      this.metric('LatencyTotal', 'p99'),
-      thresholds.p99LatencyMs,
-      'p99 of LatencyTotal in ms',
-    );
-    this.addAlarm(
-      'DependencyFailure',
-      this.metric('DependencyFailure'),
-      thresholds.dependencyFailures,
-      'KMS, Secrets Manager or DynamoDB calls failing',
-    );
-    if (sharedCache) {
-      this.addAlarm(
-        'CacheError',
-        this.metric('CacheError'),
-        thresholds.dependencyFailures,
-        'Shared cache table errors',
-      );
-    }
-  }
-
-  /** `RequestFailed / (RequestSucceeded + RequestFailed)` in percent; 0 when there is no traffic. */
-  private failureRate(): MathExpression {
-    return new MathExpression({
-      expression: 'IF(ok + failed > 0, 100 * failed / (ok + failed), 0)',
-      usingMetrics: { ok: this.metric('RequestSucceeded'), failed: this.metric('RequestFailed') },
-      label: 'Failure rate (%)',
-      period: PERIOD,
-    });
-  }
-
   /**
    * Adds an alarm named `<stack>-<name>` (see {@link alarmNamePrefix}) that notifies the topic when it
    * fires and when it clears, and shows on the dashboard's alarm widget. Its description ends with
@@ -255,101 +157,5 @@ export class Observability extends Construct {
     alarm.addOkAction(action);
     this.alarms.push(alarm);
     return alarm;
-  }
-
-  private createDashboard(): Dashboard {
-    const { environment, tokenFunction, jwksFunction, internalApi, jwksApi } = this.props;
-    const graph = (title: string, left: IMetric[], right?: IMetric[]) =>
-      new GraphWidget({ title, left, right, width: 12, height: 6 });
-    const latency = (title: string, metricName: string) =>
-      graph(title, [this.metric(metricName, 'p50', 'p50'), this.metric(metricName, 'p99', 'p99')]);
-    const logs = [tokenFunction.logGroup.logGroupName];
-
-    const dashboard = new Dashboard(this, 'Dashboard', {
-      dashboardName: Stack.of(this).stackName,
-      defaultInterval: Duration.hours(6),
-    });
-    dashboard.addWidgets(
-      new AlarmStatusWidget({ title: `Alarms (${environment})`, alarms: this.alarms, width: 24, height: 3 }),
-    );
-    dashboard.addWidgets(
-      graph(
-        'Token requests by outcome',
-        ['RequestSucceeded', 'RequestFailed', 'ClientError'].map((m) => this.metric(m)),
-        [this.failureRate()],
-      ),
-      graph(
-        'NHS exchanges and refreshes',
-        ['UpstreamExchange', 'UpstreamRefresh', 'UpstreamRetry', 'UpstreamFailure'].map((m) =>
-          this.metric(m),
-        ),
-      ),
-    );
-    dashboard.addWidgets(
-      graph(
-        'Cache hits by tier',
-        ['CacheHitMemory', 'CacheHitShared', 'CacheMiss'].map((m) => this.metric(m)),
-        ['CacheError', 'LeaseContention'].map((m) => this.metric(m)),
-      ),
-      graph('Dependency failures (KMS, Secrets Manager, DynamoDB)', [this.metric('DependencyFailure')]),
-    );
-    dashboard.addWidgets(
-      latency('Latency total (ms)', 'LatencyTotal'),
-      latency('Latency KMS sign (ms)', 'LatencyKmsSign'),
-      latency('Latency NHS upstream (ms)', 'LatencyUpstream'),
-    );
-    dashboard.addWidgets(
-      graph(
-        'Lambda errors and throttles',
-        [
-          tokenFunction.function.metricErrors({ period: PERIOD, label: 'token Errors' }),
-          tokenFunction.function.metricThrottles({ period: PERIOD, label: 'token Throttles' }),
-          jwksFunction.function.metricErrors({ period: PERIOD, label: 'jwks Errors' }),
-        ],
-        [tokenFunction.function.metricInvocations({ period: PERIOD, label: 'token Invocations' })],
-      ),
-      graph(
-        'API Gateway',
-        [
-          internalApi.metricClientError({ period: PERIOD, label: 'internal 4XX' }),
-          internalApi.metricServerError({ period: PERIOD, label: 'internal 5XX' }),
-          jwksApi.metricServerError({ period: PERIOD, label: 'jwks 5XX' }),
-          this.props.jwksBlocked,
-        ],
-        [
-          internalApi.metricCount({ period: PERIOD, label: 'internal requests' }),
-          jwksApi.metricCount({ period: PERIOD, label: 'jwks requests' }),
-        ],
-      ),
-    );
-    dashboard.addWidgets(
-      new LogQueryWidget({
-        title: 'NHS errors by error_description',
-        logGroupNames: logs,
-        view: LogQueryVisualizationType.TABLE,
-        width: 24,
-        height: 6,
-        queryLines: [
-          "filter message = 'token_request' and outcome = 'failure' and ispresent(upstream_error_description)",
-          'stats count(*) as failures by upstream_status, upstream_error, upstream_error_description',
-          'sort failures desc',
-        ],
-      }),
-      new LogQueryWidget({
-        title: 'Latest failures (quote message_id to NHS support)',
-        logGroupNames: logs,
-        view: LogQueryVisualizationType.TABLE,
-        width: 24,
-        height: 8,
-        queryLines: [
-          "filter message = 'token_request' and outcome = 'failure'",
-          'fields @timestamp, correlation_id, message_id, error_code, error_description, status, upstream_status,' +
-            ' upstream_error, upstream_error_description, grant, kid, jti, attempts, duration_ms',
-          'sort @timestamp desc',
-          'limit 50',
-        ],
-      }),
-    );
-    return dashboard;
   }
 }

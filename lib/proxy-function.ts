@@ -1,6 +1,6 @@
 /**
- * One Lambda function built from the runtime entry `lambda/index.ts`, with its own role and log group.
- * Both the token function and the public JWKS function are made here so that they share the bundling
+ * One Lambda function bundled from its own runtime entry module, with its own role and log group.
+ * The token, public JWKS and canary functions are all made here so that they share the bundling
  * settings and the least-privilege role shape.
  */
 import path from 'node:path';
@@ -15,10 +15,15 @@ import {
   type RetentionDays,
 } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './observability.js';
+import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/names.js';
 
-/** The runtime's single entry module; it exports every handler. */
-export const RUNTIME_ENTRY = path.join(import.meta.dirname, '..', 'lambda', 'index.ts');
+const LAMBDA_DIR = path.join(import.meta.dirname, '..', 'lambda');
+
+/** Entry module of the token function (exports `handler`). */
+export const TOKEN_ENTRY = path.join(LAMBDA_DIR, 'token-entry.ts');
+
+/** Entry module of the public JWKS function (exports `jwksHandler`); its bundle holds no token code. */
+export const JWKS_ENTRY = path.join(LAMBDA_DIR, 'jwks-entry.ts');
 
 /**
  * Credential providers the SDK's default chain loads with a dynamic `import()` only after the
@@ -51,7 +56,7 @@ export const LOG_DATA_IDENTIFIERS: Readonly<Record<string, string>> = {
 
 /** Properties of {@link ProxyFunction}. */
 export interface ProxyFunctionProps {
-  /** Entry module of the bundle; default {@link RUNTIME_ENTRY}. */
+  /** Entry module of the bundle; default {@link TOKEN_ENTRY}. */
   readonly entry?: string;
   /** Exported handler name in the entry module. */
   readonly handler: string;
@@ -75,9 +80,14 @@ export class ProxyFunction extends Construct {
   /** The execution role; it starts with log-writing permission only. */
   readonly role: Role;
   readonly logGroup: LogGroup;
+  /** The entry module the bundle is built from. */
+  readonly entry: string;
+  /** The function's environment variables as set here (tokens of other resources unresolved). */
+  readonly environment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: ProxyFunctionProps) {
     super(scope, id);
+    this.entry = props.entry ?? TOKEN_ENTRY;
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
       dataProtectionPolicy: new DataProtectionPolicy({
@@ -100,8 +110,20 @@ export class ProxyFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
+    this.environment = {
+      ...props.environment,
+      // Without a shared table each container keeps budget / containers of the NHS rate; with reserved
+      // concurrency that is the most containers there can be, so their sum stays within the budget.
+      ...(props.reservedConcurrency !== undefined && {
+        [ENV.nhsBudgetContainers]: String(props.reservedConcurrency),
+      }),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: props.logLevel,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
     this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry ?? RUNTIME_ENTRY,
+      entry: this.entry,
       handler: props.handler,
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
@@ -113,13 +135,7 @@ export class ProxyFunction extends Construct {
       logGroup: this.logGroup,
       // No active X-Ray tracing: it would need xray:PutTraceSegments on "*", and the runtime
       // reports its own latencies as EMF metrics.
-      environment: {
-        ...props.environment,
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        POWERTOOLS_LOG_LEVEL: props.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
+      environment: this.environment,
       bundling: {
         format: OutputFormat.ESM,
         minify: true,
@@ -131,6 +147,10 @@ export class ProxyFunction extends Construct {
         // ESM-first resolution: the default (main, module) pulls the SDK's CJS builds, whose
         // `require("node:…")` calls become esbuild's throwing "Dynamic require" stub in an ESM bundle.
         mainFields: ['module', 'main'],
+        // CommonJS dependencies (undici, behind the NHS keep-alive agent) `require("node:…")`; an ESM
+        // bundle has no `require`, and esbuild's stub throws "Dynamic require … is not supported" at init.
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
       },
     });
   }

@@ -15,7 +15,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { createExecutionLogGroup, loggedStageOptions, requireModernTls } from './api-stage.js';
-import { ProxyFunction } from './proxy-function.js';
+import { JWKS_ENTRY, ProxyFunction } from './proxy-function.js';
 import type { SigningKeys } from './signing-keys.js';
 
 /** Properties of {@link PublicJwks}. */
@@ -58,6 +58,7 @@ export class PublicJwks extends Construct {
   constructor(scope: Construct, id: string, props: PublicJwksProps) {
     super(scope, id);
     this.handler = new ProxyFunction(this, 'Handler', {
+      entry: JWKS_ENTRY,
       handler: 'jwksHandler',
       description: `cis2-token-proxy ${props.environment}: public JWKS of the client assertion keys`,
       environment: props.functionEnvironment,

@@ -3,6 +3,7 @@
  * (which is also the assertion `aud`), the e-RS base URL and the CIS2 issuer whose ID tokens the
  * platform accepts there. Deployment-specific settings (key, secret, table) live elsewhere.
  */
+import { LOCAL_ENVIRONMENT, PLATFORM_ENVIRONMENTS, type PlatformEnvironment } from '../names.js';
 import { PLATFORM_TOKEN_URLS } from '../nhs/platform.js';
 
 /** What an environment fixes about the platform side. */
@@ -37,7 +38,7 @@ export function emulatorCis2Issuer(baseUrl: string): string {
 export function localProfile(port: number = DEFAULT_EMULATOR_PORT): EnvironmentProfile {
   const base = emulatorBaseUrl(port);
   return {
-    name: 'local',
+    name: LOCAL_ENVIRONMENT,
     tokenUrl: `${base}/oauth2/token`,
     ersBaseUrl: `${base}/referrals/FHIR`,
     cis2Issuer: emulatorCis2Issuer(base),
@@ -46,7 +47,8 @@ export function localProfile(port: number = DEFAULT_EMULATOR_PORT): EnvironmentP
 }
 
 /** Profiles of the real platform environments. */
-export const PLATFORM_PROFILES: Readonly<Record<string, EnvironmentProfile>> = {
+// Keyed by the shared names, so a profile missing or extra fails to compile.
+export const PLATFORM_PROFILES: Readonly<Record<PlatformEnvironment, EnvironmentProfile>> = {
   'internal-dev': {
     name: 'internal-dev',
     tokenUrl: PLATFORM_TOKEN_URLS['internal-dev'],
@@ -72,7 +74,7 @@ export const PLATFORM_PROFILES: Readonly<Record<string, EnvironmentProfile>> = {
 };
 
 /** Names of all environments, `local` included. */
-export const ENVIRONMENT_NAMES = ['local', ...Object.keys(PLATFORM_PROFILES)] as const;
+export const ENVIRONMENT_NAMES = [LOCAL_ENVIRONMENT, ...PLATFORM_ENVIRONMENTS] as const;
 
 /** Thrown when configuration is missing or wrong; the message names the setting. */
 export class ConfigError extends Error {
@@ -92,8 +94,8 @@ export class ConfigError extends Error {
 export function environmentProfile(name: string | undefined, emulatorPort?: number): EnvironmentProfile {
   if (!name)
     throw new ConfigError(`No environment named: set ENVIRONMENT to one of ${ENVIRONMENT_NAMES.join(', ')}`);
-  if (name === 'local') return localProfile(emulatorPort);
-  const profile = PLATFORM_PROFILES[name];
+  if (name === LOCAL_ENVIRONMENT) return localProfile(emulatorPort);
+  const profile = (PLATFORM_PROFILES as Readonly<Record<string, EnvironmentProfile | undefined>>)[name];
   if (!profile) {
     throw new ConfigError(`Unknown environment '${name}': expected one of ${ENVIRONMENT_NAMES.join(', ')}`);
   }

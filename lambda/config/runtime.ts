@@ -2,7 +2,7 @@
  * Runtime configuration, read from environment variables once per container and validated up
  * front: a missing or wrong setting stops the proxy from starting, with a message naming it.
  */
-import { PLATFORM_TOKEN_RATE_PER_MINUTE } from '../nhs-budget.js';
+import { ENV, PLATFORM_TOKEN_RATE_PER_MINUTE } from '../names.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../token-client.js';
 import { ConfigError, type EnvironmentProfile, environmentProfile } from './environments.js';
 
@@ -94,15 +94,15 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
 }
 
 function signingConfig(env: Env, profile: EnvironmentProfile): SigningConfig {
-  const keyId = env.SIGNING_KEY_ID;
+  const keyId = env[ENV.signingKeyId];
   if (keyId) {
-    const others = (env.PUBLISHED_KEY_IDS ?? '')
+    const others = (env[ENV.publishedKeyIds] ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
     // The kid is read once per container; an alias repointed meanwhile would sign with a key
     // whose kid the assertions do not carry.
-    for (const [name, id] of [['SIGNING_KEY_ID', keyId], ...others.map((o) => ['PUBLISHED_KEY_IDS', o])]) {
+    for (const [name, id] of [[ENV.signingKeyId, keyId], ...others.map((o) => [ENV.publishedKeyIds, o])]) {
       if (/(^|:)alias\//.test(id as string)) {
         throw new ConfigError(`${name} must name a KMS key by ARN or id, not by alias ('${id}')`);
       }
@@ -121,7 +121,8 @@ function signingConfig(env: Env, profile: EnvironmentProfile): SigningConfig {
 }
 
 function credentialsConfig(env: Env, profile: EnvironmentProfile): CredentialsConfig {
-  if (env.SECRET_ID) return { kind: 'secret', secretId: env.SECRET_ID };
+  const secretId = env[ENV.secretId];
+  if (secretId) return { kind: 'secret', secretId };
   if (profile.allowLocalKey && env.API_KEY && env.CLIENT_SECRET) {
     return { kind: 'static', apiKey: env.API_KEY, clientSecret: env.CLIENT_SECRET };
   }
@@ -137,7 +138,7 @@ function credentialsConfig(env: Env, profile: EnvironmentProfile): CredentialsCo
  * @throws {@link ConfigError} naming the first missing or invalid setting.
  */
 export function loadSigningOnlyConfig(env: Env): Pick<RuntimeConfig, 'profile' | 'signing'> {
-  const profile = environmentProfile(env.ENVIRONMENT, nonNegativeInt(env, 'EMULATOR_PORT'));
+  const profile = environmentProfile(env[ENV.environment], nonNegativeInt(env, 'EMULATOR_PORT'));
   return { profile, signing: signingConfig(env, profile) };
 }
 
@@ -167,7 +168,7 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
     profile,
     signing,
     credentials: credentialsConfig(env, profile),
-    cacheTable: env.CACHE_TABLE || undefined,
+    cacheTable: env[ENV.cacheTable] || undefined,
     cacheEnabled: cache === 'on',
     // An access token lives 599 s; a margin near that would never serve from cache.
     cacheMarginS: intInRange(env, 'CACHE_MARGIN_S', 0, 300, 60),
@@ -184,8 +185,8 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
     cis2Issuer: env.CIS2_ISSUER || profile.cis2Issuer,
     verifyIdTokens: flag(env, 'VERIFY_ID_TOKENS', true),
     budget: {
-      perMinute: intInRange(env, 'NHS_BUDGET_PER_MINUTE', 0, 100_000, PLATFORM_TOKEN_RATE_PER_MINUTE),
-      containers: intInRange(env, 'NHS_BUDGET_CONTAINERS', 1, 10_000, 1),
+      perMinute: intInRange(env, ENV.nhsBudgetPerMinute, 0, 100_000, PLATFORM_TOKEN_RATE_PER_MINUTE),
+      containers: intInRange(env, ENV.nhsBudgetContainers, 1, 10_000, 1),
       refreshReserve: intInRange(env, 'NHS_BUDGET_REFRESH_RESERVE_PCT', 0, 90, 20) / 100,
       callerShare: intInRange(env, 'NHS_BUDGET_CALLER_SHARE_PCT', 1, 100, 50) / 100,
     },

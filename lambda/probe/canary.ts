@@ -6,24 +6,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Clock } from '../clock.js';
+import { CANARY_KEY_DIMENSION, CANARY_METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../names.js';
 import { redact } from '../telemetry.js';
 import { ProbeUnusableError, type ProbeVerdict, probeClientAuth } from './probe.js';
 import type { ProbeSetup } from './setup.js';
 
-/**
- * Metric names, one data point per probed key and run. The dimensions are `service`,
- * `environment` and `key` (the KMS key as configured): the `kid` is derived from the public key
- * at run time, so the stack cannot name it, and it goes in the log line instead.
- */
-export const CANARY_METRIC = {
-  accepted: 'ClientAuthAccepted',
-  refused: 'ClientAuthRefused',
-  /** The probe reached no verdict (NHS unreachable, rate limited, KMS or the secret failing). */
-  probeFailed: 'ClientAuthProbeFailed',
-} as const;
-
-/** The metric dimension naming the probed key. */
-export const CANARY_KEY_DIMENSION = 'key';
+// Metric names and the key dimension live in lambda/names.ts, shared with lib/canary.ts. The
+// dimensions are `service`, `environment` and `key` (the KMS key as configured): the `kid` is
+// derived from the public key at run time, so the stack cannot name it, and it goes in the log line.
+export { CANARY_KEY_DIMENSION, CANARY_METRIC } from '../names.js';
 
 /** The canary's verdict on one key. */
 export type CanaryVerdict = ProbeVerdict & { readonly keyId: string; readonly signing: boolean };
@@ -102,10 +93,10 @@ export function createCanary(deps: CanaryDeps): () => Promise<CanaryRun> {
  * own EMF document, since each key has its own dimension value.
  */
 export function powertoolsCanaryReporter(environment: string): CanaryReporter {
-  const logger = new Logger({ serviceName: 'cis2-token-proxy', persistentKeys: { environment } });
+  const logger = new Logger({ serviceName: SERVICE_NAME, persistentKeys: { environment } });
   const metrics = new Metrics({
-    namespace: 'Cis2TokenProxy',
-    serviceName: 'cis2-token-proxy',
+    namespace: METRICS_NAMESPACE,
+    serviceName: SERVICE_NAME,
     defaultDimensions: { environment },
   });
   const count = (name: string, keyId: string, kid?: string) => {

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PLATFORM_PROFILES } from '../../lambda/config/environments.js';
-import {
-  DeployConfigError,
-  loadDeployConfig,
-  parseDeployConfig,
-  RUNTIME_ENVIRONMENTS,
-  stackName,
-} from '../../lib/config.js';
+import { DeployConfigError, loadDeployConfig, parseDeployConfig, stackName } from '../../lib/config.js';
 import { buildStack, environmentSettings, testApp } from './helpers.js';
 
 const load = (extra: Record<string, unknown>) => () => loadDeployConfig(testApp(extra).node);
@@ -39,10 +32,6 @@ describe('deploy config', () => {
     expect(load(staging)).toThrow(
       'Environment "staging" is not one the runtime knows (internal-dev, int, prod)',
     );
-  });
-
-  it('knows exactly the platform environments the runtime has profiles for', () => {
-    expect([...RUNTIME_ENVIRONMENTS].sort()).toEqual(Object.keys(PLATFORM_PROFILES).sort());
   });
 
   it('rejects a missing environments block', () => {

@@ -1,28 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it, vi } from 'vitest';
 import { METRIC, powertoolsTelemetry } from '../../lambda/telemetry.js';
-import { runbookLink } from '../../lib/observability.js';
+import { nhsBudgetPerMinute, runbookLink } from '../../lib/observability.js';
 import { buildStack, environmentSettings, logicalId } from './helpers.js';
-
-const RUNTIME_METRICS = [
-  'RequestSucceeded',
-  'RequestFailed',
-  'ClientError',
-  'UpstreamExchange',
-  'UpstreamRefresh',
-  'UpstreamFailure',
-  'UpstreamRetry',
-  'CacheHitMemory',
-  'CacheHitShared',
-  'CacheMiss',
-  'CacheError',
-  'LeaseContention',
-  'DependencyFailure',
-  'LatencyTotal',
-  'LatencyKmsSign',
-  'LatencyUpstream',
-];
 
 /** The dashboard body as one string, with CloudFormation references rendered as `${LogicalId}`. */
 function dashboardBody(template: ReturnType<typeof buildStack>['template']): string {
@@ -41,7 +22,8 @@ describe('observability', () => {
 
   it('dashboard shows every runtime metric in the Cis2TokenProxy namespace for this environment', () => {
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Cis2TokenProxy-int' });
-    for (const metric of RUNTIME_METRICS) {
+    // The runtime's own list, so a metric added to lambda/names.ts and not drawn here fails.
+    for (const metric of Object.values(METRIC)) {
       expect(body).toContain(`"Cis2TokenProxy","${metric}","environment","int","service","cis2-token-proxy"`);
     }
     expect(body).toMatch(/"stat":"p50"/);
@@ -79,6 +61,7 @@ describe('observability', () => {
     ['LatencyP99', 5000, 3],
     ['DependencyFailure', 1, 3],
     ['CacheError', 1, 3],
+    ['NhsBudget80', 240, 3],
   ])(
     'alarm %s (threshold %d, %d periods) notifies the topic on alarm and recovery',
     (name, threshold, periods) => {
@@ -164,12 +147,68 @@ describe('observability', () => {
     });
   });
 
+  it('NhsBudget80 sums NHS token calls per minute, the window NHS counts its quota in', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Cis2TokenProxy-int-NhsBudget80',
+      Metrics: [
+        Match.objectLike({
+          MetricStat: {
+            Metric: Match.objectLike({ Namespace: 'Cis2TokenProxy', MetricName: 'NhsTokenCall' }),
+            Period: 60,
+            Stat: 'Sum',
+          },
+        }),
+      ],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmDescription: Match.stringLikeRegexp('budget of 300/min'),
+    });
+  });
+
+  it('dashboard draws NHS calls per minute against the budget line and the breaker by its Maximum', () => {
+    expect(body).toContain(
+      '"Cis2TokenProxy","NhsTokenCall","environment","int","service","cis2-token-proxy",{"label":"NHS token calls per minute","period":60,"stat":"Sum"}',
+    );
+    expect(body).toContain('{"value":300,"label":"budget"');
+    expect(body).toContain('{"value":240,"label":"NhsBudget80"');
+    expect(body).toMatch(
+      /"NhsBreakerOpen","environment","int","service","cis2-token-proxy",\{[^}]*"stat":"Maximum"/,
+    );
+  });
+
+  it("budget line and alarm follow the token function's NHS_BUDGET_PER_MINUTE", () => {
+    // Prepare: a token function configured for a raised NHS limit.
+    const fn = { environment: { NHS_BUDGET_PER_MINUTE: '1000' } };
+
+    // Act, Assess
+    expect(nhsBudgetPerMinute(fn)).toBe(1000);
+    expect(nhsBudgetPerMinute({ environment: {} })).toBe(300);
+    // 0 turns the runtime's budget off; NHS's own quota is still what counts.
+    expect(nhsBudgetPerMinute({ environment: { NHS_BUDGET_PER_MINUTE: '0' } })).toBe(300);
+  });
+
+  it('the token function divides the NHS budget by its reserved concurrency when it has one', () => {
+    // Prepare
+    const { stack: reserved } = buildStack('int', { ...environmentSettings('int'), reservedConcurrency: 7 });
+
+    // Act
+    const env = (s: typeof stack) => s.tokenFunction.environment;
+
+    // Assess
+    expect(env(reserved).NHS_BUDGET_CONTAINERS).toBe('7');
+    Template.fromStack(reserved).hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 7,
+      Environment: { Variables: Match.objectLike({ NHS_BUDGET_CONTAINERS: '7' }) },
+    });
+    // Without reserved concurrency the runtime's default (1 container) is left alone.
+    expect(env(stack).NHS_BUDGET_CONTAINERS).toBeUndefined();
+  });
+
   it('without the shared cache there is no CacheError alarm', () => {
     const { template: t } = buildStack('internal-dev');
     expect(
       Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName),
     ).not.toContain('Cis2TokenProxy-internal-dev-CacheError');
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 9);
   });
 });
 
