@@ -19,7 +19,8 @@ import { KmsSigner } from './signer/kms.js';
 import { LocalKeySigner, loadOrCreateKeyFile } from './signer/local.js';
 import type { PublicSigningJwk, Signer } from './signer/signer.js';
 import { METRIC, powertoolsTelemetry, type Telemetry } from './telemetry.js';
-import { type AppCredentials, type TokenClientOptions, TokenEndpointClient } from './token-client.js';
+import { type TokenClientOptions, TokenEndpointClient } from './token-endpoint/client.js';
+import type { AppCredentials } from './token-endpoint/types.js';
 import { ExchangingTokenService, type TokenService } from './token-service.js';
 
 /** Replacements for the default implementations. */
