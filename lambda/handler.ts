@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Clock } from './clock.js';
-import { isProxyError, ProxyError } from './errors.js';
+import { ERROR_CODES, type ErrorCodeInfo, isProxyError, ProxyError } from './errors.js';
 import { correlationIdOf, parseTokenRequest, type TokenRequest } from './request.js';
 import type { PublicSigningJwk } from './signer/signer.js';
 import { METRIC, type Telemetry } from './telemetry.js';
@@ -156,9 +156,10 @@ export function createHandler(deps: HandlerDeps): Handler {
     if (!failed) metrics.count(METRIC.requestSucceeded);
     else if (failed.status < 500) metrics.count(METRIC.clientError);
     else metrics.count(METRIC.requestFailed);
-    if (failed && /^(nhs_|client_rejected)/.test(failed.code)) metrics.count(METRIC.upstreamFailure);
-    if (failed && /^(signer_|secrets_|config_|cis2_)/.test(failed.code))
-      metrics.count(METRIC.dependencyFailure);
+    // Which call failed, from the code's entry in ERROR_CODES, for the operators' alarms.
+    const failedCall = failed && (ERROR_CODES[failed.code] as ErrorCodeInfo).failed;
+    if (failedCall === 'upstream') metrics.count(METRIC.upstreamFailure);
+    if (failedCall === 'dependency') metrics.count(METRIC.dependencyFailure);
     const fields = {
       correlation_id: trace.correlationId,
       // The join key with API Gateway's access log, and who asked (an IAM principal ARN).
