@@ -6,6 +6,8 @@
  * Messages are written by us and never contain a token, an assertion or a secret.
  */
 
+import { type Clock, systemClock } from './clock.js';
+
 /** Who must act on a failure. */
 export type Blame =
   /** The caller: their request, ID token or session; a 4xx tells them what to change. */
@@ -139,15 +141,21 @@ export function isProxyError(value: unknown): value is ProxyError {
  * Settles as `work` does, unless it has not settled within `ms`: then rejects with `onTimeout()`.
  * A dependency that hangs (a blackholed connection, an SDK call without a timeout) must cost a
  * bounded wait and a clear error, never the whole Lambda timeout. `work` is not cancelled (give
- * it an AbortSignal for that); a failure it reports after the timeout is ignored.
+ * it an AbortSignal for that); a failure it reports after the timeout is ignored. `ms` runs on
+ * `clock`'s monotonic line.
  */
-export function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => ProxyError): Promise<T> {
+export function withTimeout<T>(
+  work: Promise<T>,
+  ms: number,
+  onTimeout: () => ProxyError,
+  clock: Pick<Clock, 'setTimer'> = systemClock,
+): Promise<T> {
   // Normalised: a test double may answer synchronously where the real client returns a promise.
   const pending = Promise.resolve(work);
   pending.catch(() => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
   const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), Math.max(0, ms));
+    cancel = clock.setTimer(Math.max(0, ms), () => reject(onTimeout()));
   });
-  return Promise.race([pending, timedOut]).finally(() => clearTimeout(timer));
+  return Promise.race([pending, timedOut]).finally(() => cancel?.());
 }

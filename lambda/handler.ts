@@ -119,9 +119,10 @@ function asProxyError(err: unknown): ProxyError {
 }
 
 /**
- * `performance.now()` by which a request's dependency calls (key fetch, secrets, signing, NHS)
- * must be done: the configured budget, but never past the Lambda timeout or API Gateway's 29 s,
- * each less {@link DEADLINE_MARGIN_MS}, so the caller gets our typed error rather than a 502.
+ * The point on the clock's monotonic line (`Clock.monotonicMs`) by which a request's dependency
+ * calls (key fetch, secrets, signing, NHS) must be done: the configured budget, but never past the
+ * Lambda timeout or API Gateway's 29 s, each less {@link DEADLINE_MARGIN_MS}, so the caller gets our
+ * typed error rather than a 502.
  */
 export function requestDeadline(startedAt: number, budgetMs: number, context?: InvocationContext): number {
   const remaining = context?.getRemainingTimeInMillis();
@@ -247,7 +248,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       // Set here, not at the first NHS call: time spent on the cache, the key fetch or Secrets
       // Manager comes out of the same budget.
       if (deps.deadlineMs !== undefined)
-        trace.deadlineAt = requestDeadline(startedAt, deps.deadlineMs, context);
+        trace.deadlineAt = requestDeadline(clock.monotonicMs(), deps.deadlineMs, context);
       let response: APIGatewayProxyResult;
       let failure: ProxyError | undefined;
       try {

@@ -3,6 +3,7 @@
  * read. It returns NHS's answer as it came, or the outcome of an attempt that got no answer.
  */
 import { BodyTooLargeError, readBoundedText } from '../bounded-body.js';
+import type { Clock } from '../clock.js';
 import { ProxyError } from '../errors.js';
 import type { Trace } from '../trace.js';
 import type { TokenForm } from './request.js';
@@ -21,10 +22,11 @@ export interface HttpAnswer {
 }
 
 /**
- * Posts `form` to `tokenUrl`, ending the attempt after `timeoutMs` whatever NHS does. Adds the
+ * Posts `form` to `tokenUrl`, ending the attempt after `timeoutMs` on `clock` whatever NHS does. Adds the
  * time spent to `trace.upstreamMs`.
  */
 export async function postForm(
+  clock: Clock,
   fetchFn: typeof fetch,
   tokenUrl: string,
   form: TokenForm,
@@ -36,9 +38,8 @@ export async function postForm(
   // reference to a timeout signal, so once it is garbage-collected the timeout never fires and
   // an attempt against a server that drips bytes hangs for ever. The timer also covers the body.
   const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new DOMException(`attempt exceeded ${timeoutMs} ms`, 'TimeoutError')),
-    timeoutMs,
+  const cancelTimer = clock.setTimer(timeoutMs, () =>
+    controller.abort(new DOMException(`attempt exceeded ${timeoutMs} ms`, 'TimeoutError')),
   );
   try {
     const response = await fetchFn(tokenUrl, {
@@ -70,7 +71,7 @@ export async function postForm(
     }
     return attemptFailure(err, timeoutMs, trace.messageId);
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
     trace.upstreamMs += performance.now() - started;
   }
 }

@@ -4,7 +4,7 @@
  * the request ({@link exchangeForm}), the HTTP attempt ({@link postForm}) and the reading of the
  * answer ({@link processTokenResponse}) are modules of their own.
  */
-import type { Clock } from '../clock.js';
+import { type Clock, sleepOn } from '../clock.js';
 import { ProxyError } from '../errors.js';
 import { type BudgetDecision, callerKey, type NhsBudget } from '../nhs-budget.js';
 import type { Signer } from '../signer/signer.js';
@@ -38,8 +38,6 @@ export interface TokenClientOptions {
   readonly budget?: NhsBudget;
 }
 
-const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Calls the token endpoint with bounded, jittered retries on network errors, 5xx and unparseable
  * bodies, never on a 4xx. A 429 is not retried: it opens the container's {@link ThrottleBreaker},
@@ -61,7 +59,7 @@ export class TokenEndpointClient {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...Object.fromEntries(given) };
     this.fetch = options.fetch ?? globalThis.fetch;
     this.random = options.random ?? Math.random;
-    this.sleep = options.sleep ?? sleepMs;
+    this.sleep = options.sleep ?? ((ms) => sleepOn(options.clock, ms));
   }
 
   /** The overall budget of one request's calls (the policy's `deadlineMs`). */
@@ -90,11 +88,11 @@ export class TokenEndpointClient {
     trace.grants.push(grant);
     // One budget per request: a refresh refused by NHS and the exchange that follows share it,
     // so together they stay inside the Lambda and API Gateway timeouts.
-    trace.deadlineAt ??= performance.now() + this.policy.deadlineMs;
+    trace.deadlineAt ??= this.options.clock.monotonicMs() + this.policy.deadlineMs;
     const deadline = trace.deadlineAt;
     let last: ProxyError | undefined;
     for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
-      if (deadline - performance.now() <= 0) break;
+      if (deadline - this.options.clock.monotonicMs() <= 0) break;
       // Checked before signing: a call the breaker refuses costs no KMS signature either.
       const admission = this.breaker.admit();
       if ('waitMs' in admission) throw this.shedByBreaker(admission.waitMs, trace);
@@ -113,9 +111,16 @@ export class TokenEndpointClient {
         // At least 1 ms, whole: the last attempt before the deadline is still sent, and times out.
         const timeoutMs = Math.max(
           1,
-          Math.floor(Math.min(this.policy.attemptTimeoutMs, deadline - performance.now())),
+          Math.floor(Math.min(this.policy.attemptTimeoutMs, deadline - this.options.clock.monotonicMs())),
         );
-        const answer = await postForm(this.fetch, this.options.tokenUrl, form, trace, timeoutMs);
+        const answer = await postForm(
+          this.options.clock,
+          this.fetch,
+          this.options.tokenUrl,
+          form,
+          trace,
+          timeoutMs,
+        );
         outcome =
           answer.kind === 'answer'
             ? processTokenResponse(answer, grant, form, trace, this.options.clock.now())
@@ -137,10 +142,10 @@ export class TokenEndpointClient {
       if (attempt === this.policy.maxAttempts) break;
       const ceiling = Math.min(this.policy.maxBackoffMs, this.policy.baseBackoffMs * 2 ** (attempt - 1));
       const wait = this.random() * ceiling;
-      if (performance.now() + wait >= deadline) break;
+      if (this.options.clock.monotonicMs() + wait >= deadline) break;
       await this.sleep(wait);
     }
-    if (!last || performance.now() >= deadline) {
+    if (!last || this.options.clock.monotonicMs() >= deadline) {
       throw new ProxyError('nhs_timeout', 'NHS did not answer the token request before the deadline', {
         messageId: trace.messageId,
         upstream: last?.upstream,

@@ -61,8 +61,9 @@ export async function refreshForm(
 function credentialsBefore(context: FormContext, deadline: number): Promise<AppCredentials> {
   return withTimeout(
     context.credentials(),
-    deadline - performance.now(),
+    deadline - context.clock.monotonicMs(),
     () => new ProxyError('secrets_unavailable', 'the app credentials could not be read before the deadline'),
+    context.clock,
   );
 }
 
@@ -76,8 +77,9 @@ async function assertionFields(context: FormContext, trace: Trace, deadline: num
       tokenUrl: context.tokenUrl,
       lifetimeS: context.assertionLifetimeS,
     }),
-    deadline - performance.now(),
+    deadline - context.clock.monotonicMs(),
     () => new ProxyError('signer_unavailable', 'the client assertion was not signed before the deadline'),
+    context.clock,
   );
   trace.kid = signed.kid;
   trace.jti = signed.jti;
