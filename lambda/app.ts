@@ -18,7 +18,8 @@ import { rejectedAssertionDiagnoser } from './rejection-diagnosis.js';
 import { buildSigners, publishedJwks } from './signer/setup.js';
 import type { PublicSigningJwk, Signer } from './signer/signer.js';
 import { METRIC, powertoolsTelemetry, type Telemetry } from './telemetry.js';
-import { type AppCredentials, type TokenClientOptions, TokenEndpointClient } from './token-client.js';
+import { type TokenClientOptions, TokenEndpointClient } from './token-endpoint/client.js';
+import type { AppCredentials } from './token-endpoint/types.js';
 import { ExchangingTokenService, type TokenService } from './token-service.js';
 
 export { buildSigners, publishedJwks };

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ProxyError, withTimeout } from './errors.js';
 import { SECRET_PLACEHOLDER } from './names.js';
-import type { AppCredentials } from './token-client.js';
+import type { AppCredentials } from './token-endpoint/types.js';
 
 /** Secrets Manager errors that mean the secret itself is wrong, not that the service is down. */
 const PERMANENT_SECRET_ERRORS = new Set([

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Clock } from './clock.js';
-import { isProxyError, ProxyError } from './errors.js';
+import { ERROR_CODES, type ErrorCodeInfo, isProxyError, ProxyError } from './errors.js';
 import { correlationIdOf, parseTokenRequest, type TokenRequest } from './request.js';
 import type { PublicSigningJwk } from './signer/signer.js';
 import { METRIC, type Telemetry } from './telemetry.js';
@@ -119,9 +119,10 @@ function asProxyError(err: unknown): ProxyError {
 }
 
 /**
- * `performance.now()` by which a request's dependency calls (key fetch, secrets, signing, NHS)
- * must be done: the configured budget, but never past the Lambda timeout or API Gateway's 29 s,
- * each less {@link DEADLINE_MARGIN_MS}, so the caller gets our typed error rather than a 502.
+ * The point on the clock's monotonic line (`Clock.monotonicMs`) by which a request's dependency
+ * calls (key fetch, secrets, signing, NHS) must be done: the configured budget, but never past the
+ * Lambda timeout or API Gateway's 29 s, each less {@link DEADLINE_MARGIN_MS}, so the caller gets our
+ * typed error rather than a 502.
  */
 export function requestDeadline(startedAt: number, budgetMs: number, context?: InvocationContext): number {
   const remaining = context?.getRemainingTimeInMillis();
@@ -156,9 +157,10 @@ export function createHandler(deps: HandlerDeps): Handler {
     if (!failed) metrics.count(METRIC.requestSucceeded);
     else if (failed.status < 500) metrics.count(METRIC.clientError);
     else metrics.count(METRIC.requestFailed);
-    if (failed && /^(nhs_|client_rejected)/.test(failed.code)) metrics.count(METRIC.upstreamFailure);
-    if (failed && /^(signer_|secrets_|config_|cis2_)/.test(failed.code))
-      metrics.count(METRIC.dependencyFailure);
+    // Which call failed, from the code's entry in ERROR_CODES, for the operators' alarms.
+    const failedCall = failed && (ERROR_CODES[failed.code] as ErrorCodeInfo).failed;
+    if (failedCall === 'upstream') metrics.count(METRIC.upstreamFailure);
+    if (failedCall === 'dependency') metrics.count(METRIC.dependencyFailure);
     const fields = {
       correlation_id: trace.correlationId,
       // The join key with API Gateway's access log, and who asked (an IAM principal ARN).
@@ -246,7 +248,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       // Set here, not at the first NHS call: time spent on the cache, the key fetch or Secrets
       // Manager comes out of the same budget.
       if (deps.deadlineMs !== undefined)
-        trace.deadlineAt = requestDeadline(startedAt, deps.deadlineMs, context);
+        trace.deadlineAt = requestDeadline(clock.monotonicMs(), deps.deadlineMs, context);
       let response: APIGatewayProxyResult;
       let failure: ProxyError | undefined;
       try {

@@ -165,7 +165,7 @@ export class IdTokenVerifier {
     const left = deadlineAt === undefined ? this.fetchTimeoutMs : deadlineAt - performance.now();
     const timeoutMs = Math.max(1, Math.floor(Math.min(this.fetchTimeoutMs, left)));
     const controller = new AbortController();
-    // A timer in scope, not AbortSignal.timeout (see token-client.ts).
+    // A timer in scope, not AbortSignal.timeout (see token-endpoint/attempt.ts).
     const timer = setTimeout(
       () => controller.abort(new DOMException('timed out', 'TimeoutError')),
       timeoutMs,

@@ -42,9 +42,6 @@ export interface BudgetPolicy {
   readonly callerShare: number;
 }
 
-/** The platform's default rate for the token endpoint, per app (docs/nhs-platform.md §7). */
-export const PLATFORM_TOKEN_RATE_PER_MINUTE = 300;
-
 const MINUTE_MS = 60_000;
 
 /** The cap for a kind of call, never below one call (or the budget could not be used at all). */

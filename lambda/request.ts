@@ -6,17 +6,13 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ProxyError } from './errors.js';
 import { isJsonObject } from './json.js';
 import { decodeJws, JwsDecodeError } from './jws.js';
-import { checkSubjectTokenClaims, PLATFORM_ERRORS } from './nhs/platform.js';
+import { checkSubjectTokenClaims, PLATFORM_ERRORS, SUBJECT_TOKEN_ALGS } from './nhs/platform.js';
 
 /** Largest request body we read; CIS2 ID tokens are a few KiB. */
 export const MAX_BODY_BYTES = 32 * 1024;
 
-/**
- * Algorithms the platform's `VerifyJWT.SubjectToken` accepts (docs/nhs-platform.md §4d). Any other
- * `alg` (`none`, `HS256`, `PS512`...) fails there with the catch-all 500 `unknown_error`, which
- * would cost a KMS signature per retry and reach the caller as `nhs_unavailable`.
- */
-export const SUBJECT_TOKEN_ALGS: readonly string[] = ['RS256', 'RS512'];
+// Re-exported for id-token-verifier.ts, which imports it from here; the platform rules define it.
+export { SUBJECT_TOKEN_ALGS } from './nhs/platform.js';
 
 /** Longest remaining life we accept in an ID token; CIS2 ID tokens live minutes to hours. */
 export const MAX_SUBJECT_LIFETIME_MS = 24 * 3600 * 1000;
@@ -151,6 +147,8 @@ function validateSubjectToken(token: string, policy: SubjectTokenPolicy): TokenR
     throw new ProxyError('invalid_subject_token', `${nhs}${extra}`);
   }
   // Checked after the platform's claim rules, so a token failing both is told the platform's reason.
+  // Checked here at all because NHS answers any other alg with a catch-all 500, which would cost a
+  // KMS signature per retry and reach the caller as nhs_unavailable.
   const { alg } = decoded.header;
   if (!SUBJECT_TOKEN_ALGS.includes(alg as string)) {
     // Echo the alg only when it is short: the message goes to the caller and to the log line.

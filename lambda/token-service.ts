@@ -3,7 +3,8 @@
  * from. The plain service exchanges every time; the caching service (lambda/cache) sits in front.
  */
 import type { TokenRequest } from './request.js';
-import type { TokenEndpointClient, TokenResponse } from './token-client.js';
+import type { TokenEndpointClient } from './token-endpoint/client.js';
+import type { TokenResponse } from './token-endpoint/types.js';
 import type { Trace } from './trace.js';
 
 /** An access token as handed to the caller. */

@@ -4,11 +4,12 @@
  * table fails. The rules are spelled out in README.md ("Token cache"); the comments here say why.
  */
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import { type Clock, sleepOn } from '../clock.js';
 import { isProxyError, ProxyError, withTimeout } from '../errors.js';
 import type { TokenRequest } from '../request.js';
 import { METRIC, type Telemetry } from '../telemetry.js';
-import type { TokenEndpointClient, TokenResponse } from '../token-client.js';
+import type { TokenEndpointClient } from '../token-endpoint/client.js';
+import type { TokenResponse } from '../token-endpoint/types.js';
 import { type IssuedToken, reportedExpiry, type TokenService } from '../token-service.js';
 import type { Trace } from '../trace.js';
 import { type CacheKey, CacheKeyDeriver, type KeyScope } from './cache-key.js';
@@ -47,8 +48,6 @@ export interface CachingTokenServiceOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * A {@link TokenService} with a memory tier, an optional shared tier, refresh with a lease, and
  * single flight per ID token within the container. A cache failure never fails a request: it is
@@ -62,7 +61,7 @@ export class CachingTokenService implements TokenService {
 
   constructor(private readonly options: CachingTokenServiceOptions) {
     this.marginMs = options.marginS * 1000;
-    this.sleep = options.sleep ?? sleepMs;
+    this.sleep = options.sleep ?? ((ms) => sleepOn(options.clock, ms));
   }
 
   async getToken(request: TokenRequest, trace: Trace): Promise<IssuedToken> {
@@ -93,12 +92,13 @@ export class CachingTokenService implements TokenService {
         ? await pending
         : await withTimeout(
             pending,
-            trace.deadlineAt - performance.now(),
+            trace.deadlineAt - this.options.clock.monotonicMs(),
             () =>
               new ProxyError(
                 'secrets_unavailable',
                 'the app credentials could not be read before the deadline',
               ),
+            this.options.clock,
           );
     this.keys ??= new CacheKeyDeriver(scope, this.options.keyMemoSize);
     return this.keys;
@@ -131,7 +131,7 @@ export class CachingTokenService implements TokenService {
         // Longer than a refresh waiter: an exchange takes a signature and an NHS round trip, and
         // waiting costs the caller less than a second exchange costs the app's NHS quota. But
         // never more than half the time left, so the fallback exchange still fits the deadline.
-        const left = (trace.deadlineAt ?? Number.POSITIVE_INFINITY) - performance.now();
+        const left = (trace.deadlineAt ?? Number.POSITIVE_INFINITY) - this.options.clock.monotonicMs();
         const waitMs = Math.min(this.options.leaseWaitMs * 3, Math.max(0, left / 2));
         const arrived = await this.awaitOtherWrite(shared, key, undefined, waitMs);
         if (arrived) return this.servedFromShared(key, arrived, trace);
@@ -232,9 +232,9 @@ export class CachingTokenService implements TokenService {
     staleRev: string | undefined,
     waitMs: number,
   ): Promise<CachedSession | undefined> {
-    const deadline = performance.now() + waitMs;
+    const deadline = this.options.clock.monotonicMs() + waitMs;
     for (let pause = FIRST_POLL_MS; ; pause = Math.min(MAX_POLL_MS, pause * 2)) {
-      const left = deadline - performance.now();
+      const left = deadline - this.options.clock.monotonicMs();
       if (left <= 0) return undefined;
       await this.sleep(Math.min(pause, left));
       const stored = await this.readShared(shared, key);

@@ -3,7 +3,7 @@
  * front: a missing or wrong setting stops the proxy from starting, with a message naming it.
  */
 import { ENV, PLATFORM_TOKEN_RATE_PER_MINUTE } from '../names.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../token-client.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../token-endpoint/types.js';
 import { ConfigError, type EnvironmentProfile, environmentProfile } from './environments.js';
 
 /** Where the signing key lives. */

@@ -18,6 +18,12 @@ export const URN = {
 /** The only `alg` the platform accepts for a client assertion. */
 export const ASSERTION_ALG = 'RS512';
 
+/**
+ * Algorithms the platform's `VerifyJWT.SubjectToken` accepts on a subject token (docs/nhs-platform.md
+ * §4d). Any other `alg` (`none`, `HS256`, `PS512`...) fails there with the catch-all 500 `unknown_error`.
+ */
+export const SUBJECT_TOKEN_ALGS: readonly string[] = ['RS256', 'RS512'];
+
 /** The platform rejects an assertion whose `exp` is more than this many seconds ahead (5 min + 10 s). */
 export const MAX_ASSERTION_LIFETIME_S = 310;
 

@@ -14,7 +14,7 @@ import { environmentOfTokenUrl } from '../doctor/target.js';
 import { parseJsonObject } from '../json.js';
 import { PLATFORM_ERRORS, URN } from '../nhs/platform.js';
 import type { PublicSigningJwk, Signer } from '../signer/signer.js';
-import type { AppCredentials } from '../token-client.js';
+import type { AppCredentials } from '../token-endpoint/types.js';
 
 /**
  * The subject token the probe sends: the very value NHS's own end-to-end test sends next to a

@@ -8,7 +8,7 @@ import { type AppOverrides, buildSigners, publishedJwks } from '../app.js';
 import type { RuntimeConfig } from '../config/runtime.js';
 import { secretsManagerCredentials, staticCredentials } from '../credentials.js';
 import type { PublicSigningJwk, Signer } from '../signer/signer.js';
-import type { AppCredentials } from '../token-client.js';
+import type { AppCredentials } from '../token-endpoint/types.js';
 
 /** One published key as the probe and the canary see it. */
 export interface PublishedKey {

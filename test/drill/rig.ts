@@ -11,7 +11,7 @@ import type { EmulatorOptions, FaultSpec } from '../../emulator/index.js';
 import type { AppOverrides } from '../../lambda/app.js';
 import type { InvocationContext, ProxyEvent } from '../../lambda/handler.js';
 import { memoryTelemetry } from '../../lambda/telemetry.js';
-import type { RetryPolicy } from '../../lambda/token-client.js';
+import type { RetryPolicy } from '../../lambda/token-endpoint/types.js';
 import { type FakeKmsKey, rsaKey } from '../helpers/kms.js';
 import { peekText } from '../helpers/peek.js';
 import {

@@ -9,7 +9,7 @@ import { type App, type AppOverrides, buildApp } from '../../lambda/app.js';
 import { loadRuntimeConfig, type RuntimeConfig } from '../../lambda/config/runtime.js';
 import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
 import { memoryTelemetry } from '../../lambda/telemetry.js';
-import type { TokenClientOptions } from '../../lambda/token-client.js';
+import type { TokenClientOptions } from '../../lambda/token-endpoint/client.js';
 import { type FakeKmsKey, mockKms, rsaKey } from './kms.js';
 import { inspect, registerSecret } from './leak-guard.js';
 import { peekText } from './peek.js';

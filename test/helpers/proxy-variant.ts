@@ -7,7 +7,7 @@
 import { type App, type AppOverrides, buildApp } from '../../lambda/app.js';
 import type { RuntimeConfig } from '../../lambda/config/runtime.js';
 import { type LocalServer, type LocalServerOptions, serveLocally } from '../../lambda/local-server.js';
-import type { TokenClientOptions } from '../../lambda/token-client.js';
+import type { TokenClientOptions } from '../../lambda/token-endpoint/client.js';
 import type { Harness } from './proxy-harness.js';
 
 /** Options of {@link startVariant}. */

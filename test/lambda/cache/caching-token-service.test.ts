@@ -14,7 +14,7 @@ import { ManualClock } from '../../../lambda/clock.js';
 import { ProxyError } from '../../../lambda/errors.js';
 import type { TokenRequest } from '../../../lambda/request.js';
 import { METRIC, memoryTelemetry } from '../../../lambda/telemetry.js';
-import type { TokenResponse } from '../../../lambda/token-client.js';
+import type { TokenResponse } from '../../../lambda/token-endpoint/types.js';
 import { newTrace, type Trace } from '../../../lambda/trace.js';
 
 const T0 = 1_800_000_000_000;

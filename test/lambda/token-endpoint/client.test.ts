@@ -4,13 +4,13 @@
  * a forged ID token signature.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, systemClock } from '../../lambda/clock.js';
-import { isProxyError, type ProxyError } from '../../lambda/errors.js';
-import { LocalKeySigner } from '../../lambda/signer/local.js';
-import type { Signer } from '../../lambda/signer/signer.js';
-import { type TokenClientOptions, TokenEndpointClient } from '../../lambda/token-client.js';
-import { newTrace } from '../../lambda/trace.js';
-import { rsaKey } from '../helpers/kms.js';
+import { ManualClock, systemClock } from '../../../lambda/clock.js';
+import { isProxyError, type ProxyError } from '../../../lambda/errors.js';
+import { LocalKeySigner } from '../../../lambda/signer/local.js';
+import type { Signer } from '../../../lambda/signer/signer.js';
+import { type TokenClientOptions, TokenEndpointClient } from '../../../lambda/token-endpoint/client.js';
+import { newTrace } from '../../../lambda/trace.js';
+import { rsaKey } from '../../helpers/kms.js';
 
 const signer = new LocalKeySigner(rsaKey(), 'test');
 const credentials = async () => ({ apiKey: 'api-key-0001', clientSecret: 'client-secret-0001' });
@@ -55,34 +55,97 @@ async function failure(call: Promise<unknown>): Promise<ProxyError> {
   return err;
 }
 
-describe('TokenEndpointClient deadline', () => {
-  it('still sends the attempt the deadline cuts short, and answers nhs_timeout', async () => {
-    // Prepare: after a 100 ms attempt, about 50 ms (a fraction of a millisecond) is left.
-    const calls = { count: 0 };
-    const c = client({ fetch: hangingFetch(calls) });
+/**
+ * A policy far too long to wait out for real (attempts of 10 min inside 15 min), for the deadline
+ * tests: they pass only because the manual clock moves, so a deadline off the injected clock fails
+ * them by their 5 s timeout. They stop a minute short of a deadline to see that nothing ended
+ * early: the manual clock's monotonic line also runs with real time, which a minute dwarfs.
+ */
+const SLOW = {
+  maxAttempts: 3,
+  attemptTimeoutMs: 600_000,
+  deadlineMs: 900_000,
+  baseBackoffMs: 0,
+  maxBackoffMs: 0,
+};
+const MINUTE = 60_000;
 
-    // Act
-    const err = await failure(c.exchange('id-token', newTrace('corr')));
+/** Lets pending work run until `ready()` holds (or fails the test after many turns). */
+async function until(ready: () => boolean): Promise<void> {
+  for (let turn = 0; !ready(); turn++) {
+    if (turn > 10_000) throw new Error('never ready');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Settles with `call`, recording whether it has yet. */
+function tracked<T>(call: Promise<T>): { settled: () => boolean; result: Promise<T> } {
+  let done = false;
+  const result = call.finally(() => {
+    done = true;
+  });
+  result.catch(() => {});
+  return { settled: () => done, result };
+}
+
+/**
+ * Moves `clock` to a minute short of `ms` from now, notes whether `call` has settled, then moves it
+ * on to `ms`. Returns whether it had settled early.
+ */
+async function settledAMinuteEarly(clock: ManualClock, call: { settled: () => boolean }, ms: number) {
+  clock.advance(ms - MINUTE);
+  await new Promise((resolve) => setImmediate(resolve));
+  const early = call.settled();
+  clock.advance(MINUTE);
+  return early;
+}
+
+describe('TokenEndpointClient deadline', { timeout: 5_000 }, () => {
+  it('still sends the attempt the deadline cuts short, and answers nhs_timeout', async () => {
+    // Prepare
+    const clock = new ManualClock();
+    const calls = { count: 0 };
+    const c = client({ clock, retry: SLOW, fetch: hangingFetch(calls) });
+    const call = tracked(c.exchange('id-token', newTrace('corr')));
+
+    // Act: the first attempt times out after 10 min, leaving 5 for a second, which times out too.
+    await until(() => calls.count === 1);
+    clock.advance(600_000);
+    await until(() => calls.count === 2);
+    const settledBeforeDeadline = await settledAMinuteEarly(clock, call, 300_000);
+    const err = await failure(call.result);
 
     // Assess
+    expect(settledBeforeDeadline).toBe(false);
     expect(calls.count).toBe(2);
     expect(err.code).toBe('nhs_timeout');
   });
 
   it('bounds a hung signer by the deadline: signer_unavailable, NHS never called', async () => {
     // Prepare
+    const clock = new ManualClock();
     const calls = { count: 0 };
-    const hung: Signer = { keyId: () => signer.keyId(), publicJwk: () => signer.publicJwk(), sign: never };
-    const c = client({ signer: hung, fetch: hangingFetch(calls) });
-    const started = performance.now();
+    const signing = { count: 0 };
+    const hung: Signer = {
+      keyId: () => signer.keyId(),
+      publicJwk: () => signer.publicJwk(),
+      sign: () => {
+        signing.count += 1;
+        return never();
+      },
+    };
+    const c = client({ clock, retry: SLOW, signer: hung, fetch: hangingFetch(calls) });
+    const call = tracked(c.exchange('id-token', newTrace('corr')));
 
     // Act
-    const err = await failure(c.exchange('id-token', newTrace('corr')));
+    await until(() => signing.count === 1);
+    const settledBeforeDeadline = await settledAMinuteEarly(clock, call, 900_000);
+    const err = await failure(call.result);
 
     // Assess
+    expect(settledBeforeDeadline).toBe(false);
     expect(err.code).toBe('signer_unavailable');
     expect(err.status).toBe(503);
-    expect(performance.now() - started).toBeLessThan(400);
     expect(calls.count).toBe(0);
   });
 
@@ -90,8 +153,24 @@ describe('TokenEndpointClient deadline', () => {
     ['a token exchange', (c: TokenEndpointClient) => c.exchange('id-token', newTrace('corr'))],
     ['a refresh', (c: TokenEndpointClient) => c.refresh('refresh-token', newTrace('corr'))],
   ])('bounds a hung credentials read in %s: secrets_unavailable', async (_name, call) => {
+    // Prepare
+    const clock = new ManualClock();
     const calls = { count: 0 };
-    const err = await failure(call(client({ credentials: never, fetch: hangingFetch(calls) })));
+    const reads = { count: 0 };
+    const hungCredentials = () => {
+      reads.count += 1;
+      return never<{ apiKey: string; clientSecret: string }>();
+    };
+    const pending = tracked(
+      call(client({ clock, retry: SLOW, credentials: hungCredentials, fetch: hangingFetch(calls) })),
+    );
+
+    // Act
+    await until(() => reads.count === 1);
+    clock.advance(900_000);
+    const err = await failure(pending.result);
+
+    // Assess
     expect(err.code).toBe('secrets_unavailable');
     expect(calls.count).toBe(0);
   });
@@ -122,11 +201,6 @@ describe('TokenEndpointClient reading of a failed signature', () => {
       messageId: 'rrt-1-a-geu2-1-1-1',
     });
     expect(trace.attempts).toBe(1);
-  });
-
-  it('still blames our client authentication on client_credentials, where there is no ID token', async () => {
-    const err = await failure(client({ fetch: signatureFailed }).clientCredentials(newTrace('corr')));
-    expect(err).toMatchObject({ code: 'client_rejected', status: 500 });
   });
 });
 
