@@ -227,9 +227,13 @@ export class InternalApi extends Construct {
       // The same rule parseDeployConfig applies to allowedPrincipals.
       fail('prod admits roles, not whole accounts (any principal there could mint NHS tokens)');
     }
+    // Admitting the same role twice (cdk.json and a grant, or two grants) changes nothing.
+    const newArns = arns.filter((arn) => !this.callers.arns.includes(arn));
+    const newAccounts = accounts.filter((account) => !this.callers.accounts.includes(account));
+    if (newArns.length + newAccounts.length === 0) return;
     this.callers.principals.push(principal);
-    this.callers.arns.push(...arns);
-    this.callers.accounts.push(...accounts);
+    this.callers.arns.push(...newArns);
+    this.callers.accounts.push(...newAccounts);
   }
 }
 

@@ -141,6 +141,18 @@ describe('Cis2TokenProxy.grantInvoke', () => {
     expect(rest).toEqual([]);
   });
 
+  it('admits a principal once, however often it is granted or also listed in the settings', () => {
+    const { stack, proxy } = teamApp(undefined, { allowedPrincipals: [OTHER_ROLE] });
+    const role = callerRole(stack);
+    proxy.grantInvoke(role);
+    proxy.grantInvoke(role);
+    proxy.grantInvoke(new ArnPrincipal(OTHER_ROLE));
+    const [allow, deny] = resourcePolicy(Template.fromStack(stack), proxy);
+    const roleArn = { 'Fn::GetAtt': [logicalId(role), 'Arn'] };
+    expect(allow!.Principal!.AWS).toEqual([OTHER_ROLE, roleArn]);
+    expect(deny!.Condition).toEqual({ ArnNotLike: { 'aws:PrincipalArn': [OTHER_ROLE, roleArn] } });
+  });
+
   it('same account, imported role: the identity policy is attached to the role by name', () => {
     const { stack, proxy } = teamApp({ account: PROXY_ACCOUNT, region: 'eu-west-2' });
     const role = Role.fromRoleArn(stack, 'Imported', `arn:aws:iam::${PROXY_ACCOUNT}:role/ers-backend`);
