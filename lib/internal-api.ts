@@ -60,7 +60,7 @@ const THROTTLE = { rateLimit: 50, burstLimit: 100 };
  */
 export const INTEGRATION_TIMEOUT = Duration.seconds(29);
 
-/** What the identity policy of a grantee allows; the resource policy allows the whole API. */
+/** The one action both policies allow: on the whole API in the resource policy, on POST /token in a grantee's. */
 const INVOKE_ACTION = 'execute-api:Invoke';
 const ROOT_ARN = /^arn:[^:]+:iam::(\d{12}):root$/;
 
