@@ -9,7 +9,7 @@ import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import type { TokenProxyStack } from './token-proxy-stack.js';
+import type { Cis2TokenProxy } from './cis2-token-proxy.js';
 
 /** Registers AwsSolutionsChecks and the Control Tower guard rules; any unacknowledged ERROR fails synth. */
 export function addNagChecks(app: App): void {
@@ -24,16 +24,16 @@ function acknowledge(scope: IConstruct, findings: Readonly<Record<string, string
 }
 
 /**
- * Acknowledges the findings the stack's design accepts. Called by the stack itself so that every
- * synth (CLI or tests) sees the same acknowledgements.
+ * Acknowledges the findings the proxy's design accepts. Called by the construct itself so that every
+ * synth (CLI, tests, or another team's app) sees the same acknowledgements.
  */
-export function acknowledgeNagFindings(stack: TokenProxyStack): void {
-  acknowledge(stack.secret, {
+export function acknowledgeNagFindings(proxy: Cis2TokenProxy): void {
+  acknowledge(proxy.secret, {
     'AwsSolutions-SMG4':
       'The API key and client secret are issued by NHS in its developer portal; no rotation Lambda can ' +
       'create new ones. Rotation is a manual portal step followed by put-secret-value (README.md#set-the-nhs-app-credentials).',
   });
-  acknowledge(stack.internalApi, {
+  acknowledge(proxy.internalApi, {
     'AwsSolutions-COG4':
       'Callers are AWS workloads authenticated with SigV4 (AWS_IAM authorization) and limited by the ' +
       'resource policy to configured principals; a Cognito user pool would add a second identity system.',
@@ -41,7 +41,7 @@ export function acknowledgeNagFindings(stack: TokenProxyStack): void {
       'Only SigV4-signed requests from allow-listed principals (optionally only via VPC endpoints) reach ' +
       'the API, and the stage is throttled; a WAF web ACL has no anonymous traffic to filter.',
   });
-  acknowledge(stack.publicJwks.api, {
+  acknowledge(proxy.publicJwks.api, {
     'AwsSolutions-APIG4':
       'Serves only public keys. The NHS API platform fetches jwks-resource-url anonymously (its service ' +
       'callout cannot sign requests or present a token), so GET /jwks.json must not require authorization.',
@@ -56,7 +56,7 @@ export function acknowledgeNagFindings(stack: TokenProxyStack): void {
     'apigateway.amazonaws.com with SourceArn set to this API stage and method ' +
     '(arn:…:execute-api:<region>:<account>:<api>/<stage>/<method>/<path>), built with Fn::Join, ' +
     'which the rule does not evaluate.';
-  for (const api of [stack.internalApi.api, stack.publicJwks.api]) {
+  for (const api of [proxy.internalApi.api, proxy.publicJwks.api]) {
     acknowledge(api, {
       [`${GUARD}lambda_function_public_access_prohibited_check`]: lambdaPermissionFalsePositive,
     });
@@ -66,26 +66,26 @@ export function acknowledgeNagFindings(stack: TokenProxyStack): void {
     'token endpoint on the internet. In a VPC that would take a NAT gateway (about $35/month per AZ plus ' +
     'data) or interface endpoints for each AWS service, for no control the IAM policies do not already ' +
     'give: the function roles can do nothing but sign, read one secret and three item operations.';
-  for (const fn of [stack.tokenFunction, stack.publicJwks.handler, ...(stack.canary ? [stack.canary] : [])]) {
+  for (const fn of [proxy.tokenFunction, proxy.publicJwks.handler, ...(proxy.canary ? [proxy.canary] : [])]) {
     acknowledge(fn, { [`${GUARD}lambda_inside_vpc_check`]: outsideVpc });
   }
-  acknowledge(stack, {
+  acknowledge(proxy, {
     [`${GUARD}cloudwatch_log_group_encrypted_check`]:
       'CloudWatch Logs encrypts every log group at rest with service-owned keys. The lines hold no ' +
       'secrets (the runtime redacts them and the function log groups carry a data-protection policy ' +
       'masking JWT-shaped strings, the client secret and token values); a customer managed key would ' +
       'add a key policy for logs.<region>.amazonaws.com to every log group for no extra control.',
   });
-  if (stack.config.logRetentionDays < 365) {
-    acknowledge(stack, {
+  if (proxy.config.logRetentionDays < 365) {
+    acknowledge(proxy, {
       [`${GUARD}cloudwatch_log_group_retention_period_check`]:
-        `Non-production environment ("${stack.config.name}"): logs of test users are kept ` +
-        `${stack.config.logRetentionDays} days, which covers debugging and INT assurance; keeping test ` +
+        `Non-production environment ("${proxy.config.name}"): logs of test users are kept ` +
+        `${proxy.config.logRetentionDays} days, which covers debugging and INT assurance; keeping test ` +
         'data for a year has no use. Prod keeps 400 days (cdk.json).',
     });
   }
-  if (stack.apiGatewayAccount) {
-    acknowledge(stack.apiGatewayAccount, {
+  if (proxy.apiGatewayAccount) {
+    acknowledge(proxy.apiGatewayAccount, {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':
         'The AWS-maintained policy for the API Gateway logging role; it is the documented one for ' +
         'AWS::ApiGateway::Account and AWS keeps it in step with what API Gateway needs.',

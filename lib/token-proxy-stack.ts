@@ -1,22 +1,14 @@
 /**
- * One deployment of the proxy for one environment: signing keys, credentials secret, token function,
- * internal API, public JWKS, optional shared cache, dashboard and alarms.
+ * One deployment of the proxy for one environment: the {@link Cis2TokenProxy} construct in a stack of
+ * its own, with the stack outputs operators read after a deploy.
  */
-import { CfnOutput, Duration, Fn, SecretValue, Stack, type StackProps, Tags } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { ApiGatewayAccount } from './api-gateway-account.js';
-import { CacheTable } from './cache-table.js';
-import { ClientAuthCanary } from './canary.js';
-import { type DeployConfig, loadRepositoryUrl } from './config.js';
-import { INTEGRATION_TIMEOUT, InternalApi } from './internal-api.js';
-import { KeyAudit } from './key-audit.js';
-import { acknowledgeNagFindings } from './nag.js';
-import { Observability } from './observability.js';
-import { ProxyFunction } from './proxy-function.js';
-import { PublicJwks } from './public-jwks.js';
-import { SigningKeys } from './signing-keys.js';
+import { Cis2TokenProxy } from './cis2-token-proxy.js';
+import type { DeployConfig } from './config.js';
+
+export { SECRET_PLACEHOLDER, TOKEN_FUNCTION_TIMEOUT } from './cis2-token-proxy.js';
 
 /** Properties of {@link TokenProxyStack}. */
 export interface TokenProxyStackProps extends StackProps {
@@ -24,154 +16,32 @@ export interface TokenProxyStackProps extends StackProps {
 }
 
 /**
- * The token function's timeout, 4 s under the internal API's {@link INTEGRATION_TIMEOUT} (29 s). The
- * runtime derives its request budget from the time Lambda says is left.
+ * The construct's id in the stack. `Default` is left out of logical ids, so the resources keep the
+ * logical ids they had when the stack created them itself, and a deployed stack updates in place
+ * instead of replacing its keys, secret and table ("Logical ID path component heuristics",
+ * https://docs.aws.amazon.com/cdk/v2/guide/identifiers.html).
  */
-export const TOKEN_FUNCTION_TIMEOUT = Duration.seconds(25);
-
-/** Placeholder stored in the secret until an operator sets the real values (README.md ("Deploying to AWS")). */
-export const SECRET_PLACEHOLDER = 'REPLACE_ME';
+const PROXY_ID = 'Default';
 
 /** The whole proxy for one environment; deploy with `npx cdk deploy -c env=<name>`. */
 export class TokenProxyStack extends Stack {
-  readonly config: DeployConfig;
-  readonly keys: SigningKeys;
-  readonly secret: Secret;
-  readonly cache?: CacheTable;
-  readonly tokenFunction: ProxyFunction;
-  readonly internalApi: InternalApi;
-  readonly publicJwks: PublicJwks;
-  readonly observability: Observability;
-  readonly apiGatewayAccount?: ApiGatewayAccount;
-  readonly keyAudit: KeyAudit;
-  /** Absent when `canaryMinutes` is 0. */
-  readonly canary?: ClientAuthCanary;
+  readonly proxy: Cis2TokenProxy;
 
   constructor(scope: Construct, id: string, props: TokenProxyStackProps) {
     super(scope, id, props);
-    const { config } = props;
-    this.config = config;
-    Tags.of(this).add('service', 'cis2-token-proxy');
-    Tags.of(this).add('environment', config.name);
-
-    this.keys = new SigningKeys(this, 'SigningKeys', {
-      environment: config.name,
-      slots: config.keys,
-      signingSlot: config.signingKey,
-      keyAdminRole: config.keyAdminRole,
-    });
-    // NHS issues the API key and client secret in its developer portal; CloudFormation only creates the
-    // container, whose values an operator then sets with `aws secretsmanager put-secret-value`.
-    this.secret = new Secret(this, 'PlatformCredentials', {
-      description: `cis2-token-proxy ${config.name}: NHS API platform app credentials {api_key, client_secret}`,
-      // Not secrets, just the shape. Never edit them: a changed template value would make CloudFormation
-      // overwrite the operator's real values.
-      secretObjectValue: {
-        api_key: SecretValue.unsafePlainText(SECRET_PLACEHOLDER),
-        client_secret: SecretValue.unsafePlainText(SECRET_PLACEHOLDER),
-      },
-    });
-    this.cache = config.sharedCache ? new CacheTable(this, 'Cache') : undefined;
-
-    // Both functions find the keys the same way; only the token function sees the secret and the table.
-    const keyEnvironment = {
-      ENVIRONMENT: config.name,
-      SIGNING_KEY_ID: this.keys.signingKey.keyArn,
-      PUBLISHED_KEY_IDS: Fn.join(
-        ',',
-        this.keys.publishedKeys.map((key) => key.keyArn),
-      ),
-    };
-    this.tokenFunction = new ProxyFunction(this, 'TokenFunction', {
-      handler: 'handler',
-      description: `cis2-token-proxy ${config.name}: exchanges CIS2 ID tokens for NHS API platform tokens`,
-      environment: {
-        ...keyEnvironment,
-        SECRET_ID: this.secret.secretArn,
-        ...(this.cache ? { CACHE_TABLE: this.cache.table.tableName } : {}),
-      },
-      logLevel: config.logLevel,
-      logRetention: config.logRetentionDays,
-      memorySize: 512,
-      // Under the API's integration timeout, so the caller gets our typed error, not a gateway 504.
-      timeout: TOKEN_FUNCTION_TIMEOUT,
-      reservedConcurrency: config.reservedConcurrency,
-    });
-    const role = this.tokenFunction.role;
-    this.keys.grantSign(role);
-    // Only GetSecretValue: `secret.grantRead` would add DescribeSecret, which the runtime never calls.
-    role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }),
-    );
-    this.cache?.grantItemAccess(role);
-
-    this.internalApi = new InternalApi(this, 'InternalApi', {
-      environment: config.name,
-      handler: this.tokenFunction.function,
-      allowedPrincipals: config.allowedPrincipals,
-      vpcEndpointIds: config.privateEndpoint?.vpcEndpointIds,
-      logRetention: config.logRetentionDays,
-    });
-    this.publicJwks = new PublicJwks(this, 'PublicJwks', {
-      environment: config.name,
-      keys: this.keys,
-      functionEnvironment: keyEnvironment,
-      logLevel: config.logLevel,
-      logRetention: config.logRetentionDays,
-    });
-    if (config.apiGatewayAccountRole) {
-      this.apiGatewayAccount = new ApiGatewayAccount(this, 'ApiGatewayAccount');
-      // Stages with execution logging cannot be created before the account has a logs role.
-      for (const api of [this.internalApi.api, this.publicJwks.api]) {
-        api.deploymentStage.node.addDependency(this.apiGatewayAccount.account);
-      }
-    }
-
-    this.observability = new Observability(this, 'Observability', {
-      environment: config.name,
-      tokenFunction: this.tokenFunction,
-      jwksFunction: this.publicJwks.handler,
-      internalApi: this.internalApi.api,
-      jwksApi: this.publicJwks.api,
-      jwksBlocked: this.publicJwks.metricBlockedRequests(),
-      thresholds: config.alarms,
-      sharedCache: config.sharedCache,
-      alarmEmail: config.alarmEmail,
-      keyAdminRole: config.keyAdminRole,
-      repositoryUrl: loadRepositoryUrl(this.node),
-    });
-    this.keyAudit = new KeyAudit(this, 'KeyAudit', {
-      environment: config.name,
-      keys: [...this.keys.publishedKeys, this.observability.topicKey],
-      topic: this.observability.topic,
-      topicKey: this.observability.topicKey,
-    });
-
-    if (config.canaryMinutes > 0) {
-      this.canary = new ClientAuthCanary(this, 'ClientAuthCanary', {
-        environment: config.name,
-        keys: this.keys,
-        slots: config.keys,
-        secret: this.secret,
-        functionEnvironment: keyEnvironment,
-        every: Duration.minutes(config.canaryMinutes),
-        logLevel: config.logLevel,
-        logRetention: config.logRetentionDays,
-        observability: this.observability,
-      });
-      this.observability.dashboard.addWidgets(...this.canary.widgets);
-    }
+    this.proxy = new Cis2TokenProxy(this, PROXY_ID, props.config);
+    const proxy = this.proxy;
 
     const outputs: Record<string, [string, string]> = {
-      TokenUrl: [this.internalApi.api.urlForPath('/token'), 'POST CIS2 ID tokens here (SigV4, execute-api)'],
-      SecretArn: [this.secret.secretArn, 'Set {api_key, client_secret} here'],
-      SigningKeyArn: [this.keys.signingKey.keyArn, 'KMS key currently signing client assertions'],
-      TokenLogGroup: [this.tokenFunction.logGroup.logGroupName, 'Logs Insights: token_request lines'],
-      AlarmTopicArn: [this.observability.topic.topicArn, 'Subscribe on-call here'],
-      PublishedKeyArns: [keyEnvironment.PUBLISHED_KEY_IDS, 'KMS keys in the JWKS (PUBLISHED_KEY_IDS)'],
-      ...(this.canary && {
+      TokenUrl: [proxy.tokenUrl, 'POST CIS2 ID tokens here (SigV4, execute-api)'],
+      SecretArn: [proxy.secret.secretArn, 'Set {api_key, client_secret} here'],
+      SigningKeyArn: [proxy.keys.signingKey.keyArn, 'KMS key currently signing client assertions'],
+      TokenLogGroup: [proxy.tokenFunction.logGroup.logGroupName, 'Logs Insights: token_request lines'],
+      AlarmTopicArn: [proxy.observability.topic.topicArn, 'Subscribe on-call here'],
+      PublishedKeyArns: [proxy.publishedKeyArns, 'KMS keys in the JWKS (PUBLISHED_KEY_IDS)'],
+      ...(proxy.canary && {
         CanaryFunctionName: [
-          this.canary.function.functionName,
+          proxy.canary.function.functionName,
           'Invoke for the client-auth verdicts (docs/probe.md)',
         ],
       }),
@@ -179,7 +49,46 @@ export class TokenProxyStack extends Stack {
     for (const [key, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, key, { value, description });
     }
+  }
 
-    acknowledgeNagFindings(this);
+  /** See {@link Cis2TokenProxy.grantInvoke}. */
+  grantInvoke(grantee: IGrantable): Grant {
+    return this.proxy.grantInvoke(grantee);
+  }
+
+  // The construct's parts, as the stack exposed them before the construct existed (tests, lib/nag.ts).
+  get config() {
+    return this.proxy.config;
+  }
+  get keys() {
+    return this.proxy.keys;
+  }
+  get secret() {
+    return this.proxy.secret;
+  }
+  get cache() {
+    return this.proxy.cache;
+  }
+  get tokenFunction() {
+    return this.proxy.tokenFunction;
+  }
+  get internalApi() {
+    return this.proxy.internalApi;
+  }
+  get publicJwks() {
+    return this.proxy.publicJwks;
+  }
+  get observability() {
+    return this.proxy.observability;
+  }
+  get apiGatewayAccount() {
+    return this.proxy.apiGatewayAccount;
+  }
+  get keyAudit() {
+    return this.proxy.keyAudit;
+  }
+  /** Absent when `canaryMinutes` is 0. */
+  get canary() {
+    return this.proxy.canary;
   }
 }

@@ -59,10 +59,21 @@ describe('cdk-nag AwsSolutionsChecks and cfn-guard Control Tower rules', () => {
     // Prod acknowledges no retention finding: its logs are kept 400 days.
     const { app } = createStack('prod', undefined, {
       nag: true,
-      mutate: (stack) => new LogGroup(stack, 'ShortLived', { retention: RetentionDays.ONE_WEEK }),
+      mutate: (stack) => new LogGroup(stack.proxy, 'ShortLived', { retention: RetentionDays.ONE_WEEK }),
     });
     expect(guardErrors(app.synth().directory)).toEqual([
-      'cloudwatch_log_group_retention_period_check: Cis2TokenProxy-prod/ShortLived/Resource',
+      'cloudwatch_log_group_retention_period_check: Cis2TokenProxy-prod/Default/ShortLived/Resource',
+    ]);
+  });
+
+  it('acknowledges only inside the proxy construct, not for the rest of the stack', () => {
+    // The encryption acknowledgement covers the proxy's log groups; one beside it is still reported.
+    const { app } = createStack('int', undefined, {
+      nag: true,
+      mutate: (stack) => new LogGroup(stack, 'Beside', { retention: RetentionDays.ONE_YEAR }),
+    });
+    expect(guardErrors(app.synth().directory)).toEqual([
+      'cloudwatch_log_group_encrypted_check: Cis2TokenProxy-int/Beside/Resource',
     ]);
   });
 });
