@@ -1,6 +1,6 @@
 /**
  * `npm run emulator`: runs the NHS platform emulator (API platform token endpoint + CIS2) on
- * loopback until interrupted. See README.md ("NHS platform emulator").
+ * loopback until interrupted. See docs/emulator.md.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * The NHS platform emulator: a local API platform token endpoint and CIS2 identity provider that
- * accept and reject exactly as the real ones do (see the README, "NHS platform emulator").
+ * accept and reject exactly as the real ones do (see docs/emulator.md).
  */
 export { type AppRegistration, AppRegistrationError, JWKS_URL_PATTERN } from './apps.js';
 export { CIS2_DEFAULT_AUDIENCE, CIS2_DEFAULT_SUBJECT, ID_TOKEN_TTL_S } from './cis2.js';

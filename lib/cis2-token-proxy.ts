@@ -8,6 +8,7 @@ import { Duration, Fn, SecretValue, Tags } from 'aws-cdk-lib';
 import { type Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { SECRET_PLACEHOLDER } from '../lambda/names.js';
 import { ApiGatewayAccount } from './api-gateway-account.js';
 import { CacheTable } from './cache-table.js';
 import { ClientAuthCanary } from './canary.js';
@@ -32,8 +33,8 @@ export type Cis2TokenProxyProps = DeployConfig;
  */
 export const TOKEN_FUNCTION_TIMEOUT = Duration.seconds(25);
 
-/** Placeholder stored in the secret until an operator sets the real values (README.md ("Deploying to AWS")). */
-export const SECRET_PLACEHOLDER = 'REPLACE_ME';
+/** Placeholder stored in the secret until an operator sets the real values (docs/deploying.md); the runtime refuses it. */
+export { SECRET_PLACEHOLDER };
 
 /** The whole proxy for one environment. */
 export class Cis2TokenProxy extends Construct {

@@ -31,7 +31,7 @@ export function acknowledgeNagFindings(proxy: Cis2TokenProxy): void {
   acknowledge(proxy.secret, {
     'AwsSolutions-SMG4':
       'The API key and client secret are issued by NHS in its developer portal; no rotation Lambda can ' +
-      'create new ones. Rotation is a manual portal step followed by put-secret-value (README.md#set-the-nhs-app-credentials).',
+      'create new ones. Rotation is a manual portal step followed by put-secret-value (docs/deploying.md#set-the-nhs-app-credentials).',
   });
   acknowledge(proxy.internalApi, {
     'AwsSolutions-COG4':

@@ -1,6 +1,6 @@
 /**
  * The RSA keys that sign client assertions. One key per configured slot; exactly one slot signs,
- * the others are only published in the JWKS, which is how a rotation is staged (README.md ("Deploying to AWS")).
+ * the others are only published in the JWKS, which is how a rotation is staged (docs/probe.md, "Rotating the signing key").
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';

@@ -1,5 +1,5 @@
 /**
- * `npm run cli -- doctor`: diagnoses a client assertion offline (see the README ("The assertion doctor")).
+ * `npm run cli -- doctor`: diagnoses a client assertion offline (see docs/doctor.md).
  * The only network use is `--jwks-url`.
  */
 import { readFile } from 'node:fs/promises';

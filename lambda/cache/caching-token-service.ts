@@ -1,7 +1,7 @@
 /**
  * The cache policy in front of the token endpoint: which tier answers, when a cached access
  * token is still worth serving, when to refresh and who may, what to do when a refresh or the
- * table fails. The rules are spelled out in README.md ("Token cache"); the comments here say why.
+ * table fails. The rules are spelled out in docs/token-cache.md; the comments here say why.
  */
 import { randomBytes } from 'node:crypto';
 import { type Clock, sleepOn } from '../clock.js';

@@ -1,7 +1,7 @@
 /**
  * The shared tier: one DynamoDB item per session, so every Lambda container reuses a user's
  * tokens. Items hold only the lookup key, a revision id, the sealed session and timestamps (see
- * README.md ("Token cache") for the layout); a shared hit is exactly one consistent GetItem.
+ * docs/token-cache.md for the layout); a shared hit is exactly one consistent GetItem.
  */
 import { randomUUID } from 'node:crypto';
 import {

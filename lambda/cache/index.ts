@@ -1,6 +1,6 @@
 /**
  * The two-tier token cache: per-container memory, an optional shared DynamoDB table, and the
- * policy that puts them in front of the token endpoint. See README.md ("Token cache").
+ * policy that puts them in front of the token endpoint. See docs/token-cache.md.
  */
 export { type CacheKey, CacheKeyDeriver, deriveCacheKey, type KeyScope } from './cache-key.js';
 export { CachingTokenService, type CachingTokenServiceOptions } from './caching-token-service.js';

@@ -27,7 +27,7 @@ export interface RuntimeConfig {
   readonly cacheEnabled: boolean;
   /** Seconds of life an access token must have left to be served from cache. */
   readonly cacheMarginS: number;
-  /** Whether `expires_in` may run past the ID token's `exp` (`SESSION_OUTLIVES_ID_TOKEN`); see README.md ("Token cache"). */
+  /** Whether `expires_in` may run past the ID token's `exp` (`SESSION_OUTLIVES_ID_TOKEN`); see docs/token-cache.md. */
   readonly sessionOutlivesIdToken: boolean;
   /** Sessions kept per container by the memory tier (`MEMORY_CACHE_SIZE`). */
   readonly memoryCacheSize: number;

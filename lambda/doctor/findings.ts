@@ -38,7 +38,7 @@ const spec = (severity: Severity, fix: string, rejects?: PlatformErrorName): Fin
 
 /**
  * Every finding code, grouped by the check that raises it, in the platform's order.
- * the README ("The assertion doctor") lists the same codes; a test keeps the two in step.
+ * docs/doctor.md lists the same codes; a test keeps the two in step.
  */
 export const FINDINGS = {
   // Pasted input: what was removed before diagnosing. The diagnosis is of the cleaned assertion.

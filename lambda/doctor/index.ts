@@ -1,6 +1,6 @@
 /**
  * The assertion doctor: offline diagnosis, prediction and repair of NHS API platform client
- * assertions. See the README ("The assertion doctor").
+ * assertions. See docs/doctor.md.
  */
 export { type DiagnoseInput, type Diagnosis, diagnose, type PredictedResponse } from './diagnose.js';
 export { bySeverity, FINDINGS, type Finding, type FindingCode, type Severity } from './findings.js';
