@@ -13,9 +13,9 @@
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { buildApp } from '../lambda/app.js';
-import { createCacheDynamoClient } from '../lambda/cache/index.js';
-import { KmsSigner } from '../lambda/signer/kms.js';
+import { buildApp } from '../lambda/proxy/app.js';
+import { createCacheDynamoClient } from '../lambda/proxy/cache/index.js';
+import { KmsSigner } from '../lambda/proxy/signer/kms.js';
 import { benchTelemetry, tokenEvent } from './common.js';
 import { BENCH_AWS, BENCH_SDK_CONFIG, intLikeConfig } from './real-sdk.js';
 import { adminGet, type StandInCounts, type StandIns } from './stand-ins.js';

@@ -1,7 +1,7 @@
 /** Shared pieces of the benchmarks: API Gateway events and telemetry that costs what production costs. */
 import { Writable } from 'node:stream';
-import type { ProxyEvent } from '../lambda/handler.js';
-import { powertoolsTelemetry, type Telemetry } from '../lambda/telemetry.js';
+import type { ProxyEvent } from '../lambda/proxy/handler.js';
+import { powertoolsTelemetry, type Telemetry } from '../lambda/proxy/telemetry.js';
 
 /** A `POST /token` API Gateway event for a subject token. */
 export function tokenEvent(subjectToken: string): ProxyEvent {
@@ -61,7 +61,7 @@ function withStdioAt<T>(sink: Writable, build: () => T): T {
 }
 
 /**
- * Production telemetry (lambda/telemetry.ts `powertoolsTelemetry`: the Powertools Logger and EMF
+ * Production telemetry (lambda/proxy/telemetry.ts `powertoolsTelemetry`: the Powertools Logger and EMF
  * Metrics, with redaction) writing to a null sink instead of stdout, so benchmarks pay
  * everything production pays (serialising every log line and one EMF line per invocation)
  * without flooding the terminal. `last` holds the last `token_request` line's fields.

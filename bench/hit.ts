@@ -6,8 +6,8 @@
  * Powertools Logger.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ProxyEvent } from '../lambda/handler.js';
-import type { Telemetry } from '../lambda/telemetry.js';
+import type { ProxyEvent } from '../lambda/proxy/handler.js';
+import type { Telemetry } from '../lambda/proxy/telemetry.js';
 import type { FakeKmsKey } from '../test/helpers/kms.js';
 import { startHarness } from '../test/helpers/proxy-harness.js';
 import { benchTelemetry, tokenEvent } from './common.js';

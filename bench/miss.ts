@@ -5,10 +5,10 @@
  * request and a client-auth function that signs the same way, timed the same way.
  */
 import * as oauth from 'oauth4webapi';
-import { signClientAssertion } from '../lambda/assertion.js';
-import { systemClock } from '../lambda/clock.js';
-import { URN } from '../lambda/nhs/platform.js';
-import { KmsSigner } from '../lambda/signer/kms.js';
+import { systemClock } from '../lambda/platform/clock.js';
+import { URN } from '../lambda/platform/rules.js';
+import { signClientAssertion } from '../lambda/proxy/assertion.js';
+import { KmsSigner } from '../lambda/proxy/signer/kms.js';
 import { type FakeKmsKey, rsaKey } from '../test/helpers/kms.js';
 import { HARNESS_API_KEY, HARNESS_KEY_ARN, startHarness } from '../test/helpers/proxy-harness.js';
 import { benchTelemetry, tokenEvent } from './common.js';

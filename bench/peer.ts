@@ -10,9 +10,9 @@ import { createHash, createPrivateKey, type KeyObject, randomUUID, sign } from '
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ProxyEvent } from '../lambda/handler.js';
-import { URN } from '../lambda/nhs/platform.js';
-import type { Telemetry } from '../lambda/telemetry.js';
+import { URN } from '../lambda/platform/rules.js';
+import type { ProxyEvent } from '../lambda/proxy/handler.js';
+import type { Telemetry } from '../lambda/proxy/telemetry.js';
 import { cpuMsSince } from './stats.js';
 
 /** What the peer is built with. */

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import type { KeyObject } from 'node:crypto';
 import { text } from 'node:stream/consumers';
-import { loadRuntimeConfig, type RuntimeConfig } from '../lambda/config/runtime.js';
+import { loadRuntimeConfig, type RuntimeConfig } from '../lambda/proxy/config.js';
 import type { ContainerInput } from './container.js';
 import { type Endpoints, type StandIns, spawnStandIns } from './stand-ins.js';
 import type { BenchCertificates } from './tls.js';

@@ -4,7 +4,7 @@
  * memory tier, so every request misses memory and must be a shared-tier hit. Reports latency
  * through the handler and DynamoDB round trips per request (the design says exactly one).
  */
-import { buildApp } from '../lambda/app.js';
+import { buildApp } from '../lambda/proxy/app.js';
 import { startDynalite } from '../test/helpers/dynalite.js';
 import type { FakeKmsKey } from '../test/helpers/kms.js';
 import { startHarness } from '../test/helpers/proxy-harness.js';

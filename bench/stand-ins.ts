@@ -28,8 +28,8 @@ import { promisify } from 'node:util';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { type Emulator, startEmulator } from '../emulator/index.js';
-import { createCacheDynamoClient } from '../lambda/cache/index.js';
-import { toPublicSigningJwk } from '../lambda/signer/public-jwk.js';
+import { createCacheDynamoClient } from '../lambda/proxy/cache/index.js';
+import { toPublicSigningJwk } from '../lambda/proxy/signer/public-jwk.js';
 
 /** What the stand-ins are started with. */
 export interface StandInsInput {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AppRegistration, type Emulator, ID_TOKEN_PATH, startEmulator } from '../emulator/index.js';
-import { DEFAULT_EMULATOR_PORT } from '../lambda/config/environments.js';
+import { DEFAULT_EMULATOR_PORT } from '../lambda/platform/environments.js';
 
 const HELP = `Usage: npm run emulator -- [options]
 

@@ -5,8 +5,8 @@
  */
 import { rolesOfBundle, TokenProxyClient, TokenProxyError } from '../client/index.js';
 import { type Emulator, ERS_A030_PATH } from '../emulator/index.js';
-import { decodeJws } from '../lambda/jws.js';
-import { LOCAL_SIGV4_DEFAULTS, type SigV4Policy } from '../lambda/local-sigv4.js';
+import { decodeJws } from '../lambda/platform/jws.js';
+import { LOCAL_SIGV4_DEFAULTS, type SigV4Policy } from '../lambda/proxy/local-sigv4.js';
 
 /** What the demonstration talks to. */
 export interface DemoTargets {

@@ -9,16 +9,16 @@
  */
 
 import { startEmulator } from '../emulator/index.js';
-import { buildApp } from '../lambda/app.js';
-import { systemClock } from '../lambda/clock.js';
-import { DEFAULT_EMULATOR_PORT } from '../lambda/config/environments.js';
-import { DEFAULT_LOCAL_KEY_FILE, loadRuntimeConfig } from '../lambda/config/runtime.js';
-import { serveLocally } from '../lambda/local-server.js';
-import { localSigV4FromEnv } from '../lambda/local-sigv4.js';
+import { systemClock } from '../lambda/platform/clock.js';
+import { DEFAULT_EMULATOR_PORT } from '../lambda/platform/environments.js';
 import { probeClientAuth } from '../lambda/probe/index.js';
 import { buildProbeSetup } from '../lambda/probe/setup.js';
-import { loadOrCreateKeyFile } from '../lambda/signer/local.js';
-import { memoryTelemetry } from '../lambda/telemetry.js';
+import { buildApp } from '../lambda/proxy/app.js';
+import { DEFAULT_LOCAL_KEY_FILE, loadRuntimeConfig } from '../lambda/proxy/config.js';
+import { serveLocally } from '../lambda/proxy/local-server.js';
+import { localSigV4FromEnv } from '../lambda/proxy/local-sigv4.js';
+import { loadOrCreateKeyFile } from '../lambda/proxy/signer/local.js';
+import { memoryTelemetry } from '../lambda/proxy/telemetry.js';
 import { DOCTOR_PATH, withDoctorPage } from '../web/doctor/serve.js';
 import { describeVerdict } from './commands/probe.js';
 import { LOCAL_API_KEY, LOCAL_CLIENT_SECRET } from './local-defaults.js';

@@ -9,7 +9,7 @@ import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { ProxyErrorCode } from '../lambda/errors.js';
+import type { ProxyErrorCode } from '../lambda/proxy/errors.js';
 
 /** AWS credentials, or a function that resolves them (refreshing ones included). */
 export type CredentialsOption =
@@ -73,7 +73,7 @@ export class AccessTokenGrant {
 }
 
 /**
- * Codes the client adds to the proxy's own (lambda/errors.ts), for answers the proxy did not write:
+ * Codes the client adds to the proxy's own (lambda/proxy/errors.ts), for answers the proxy did not write:
  * - `access_denied`: API Gateway refused the call (403: unsigned, bad signature, principal not allowed);
  * - `throttled`: API Gateway's stage throttling (429);
  * - `gateway_error`: another answer of API Gateway itself (e.g. 504 when the function timed out);

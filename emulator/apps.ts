@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { JWK } from 'jose';
-import type { Clock } from '../lambda/clock.js';
+import type { Clock } from '../lambda/platform/clock.js';
 
 /**
  * A developer app. Give at most one public-key source; with none, assertions are rejected with

@@ -6,9 +6,9 @@
 import { generateKeyPair, type KeyObject, randomUUID, sign } from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import type { Clock } from '../lambda/clock.js';
-import { b64url } from '../lambda/jws.js';
-import type { JsonObject } from '../lambda/nhs/platform.js';
+import type { Clock } from '../lambda/platform/clock.js';
+import { b64url } from '../lambda/platform/jws.js';
+import type { JsonObject } from '../lambda/platform/rules.js';
 
 /** Default `aud` (the CIS2 client id) of emulated ID tokens, from the ISA e2e fixture. */
 export const CIS2_DEFAULT_AUDIENCE = '969567331415.apps.national';
@@ -23,7 +23,7 @@ export const CIS2_DEFAULT_SUBJECT = '787807429511';
 export const ID_TOKEN_TTL_S = 3600;
 
 /** Algorithms the platform accepts on a subject token; re-exported for the emulated token endpoint. */
-export { SUBJECT_TOKEN_ALGS } from '../lambda/nhs/platform.js';
+export { SUBJECT_TOKEN_ALGS } from '../lambda/platform/rules.js';
 
 /** Thrown for an ID token request whose overrides are not usable. */
 export class IdTokenRequestError extends Error {

@@ -29,7 +29,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERS_BUSINESS_FUNCTION_SYSTEM } from '../client/ers-roles.js';
-import type { Clock } from '../lambda/clock.js';
+import type { Clock } from '../lambda/platform/clock.js';
 import type { AccessTokenInfo } from './token-store.js';
 
 /** Where e-RS FHIR lives under the platform's base URL. */

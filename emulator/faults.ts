@@ -4,7 +4,7 @@
  * connections). Faults are queued and consumed one per token request.
  */
 import type { ServerResponse } from 'node:http';
-import { PLATFORM_ERRORS, type PlatformError } from '../lambda/nhs/platform.js';
+import { PLATFORM_ERRORS, type PlatformError } from '../lambda/platform/rules.js';
 
 /** One injected failure of the token endpoint. */
 export type FaultSpec =

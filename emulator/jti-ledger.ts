@@ -3,7 +3,7 @@
  * the assertion's `sub` and `jti`, kept for 30 days, and written before the API key, JWKS and
  * signature are checked, so a rejected assertion still uses up its `jti`.
  */
-import type { Clock } from '../lambda/clock.js';
+import type { Clock } from '../lambda/platform/clock.js';
 
 /** How long the platform remembers a `jti` (2,592,000 s). */
 export const JTI_TTL_MS = 2_592_000_000;

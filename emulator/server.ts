@@ -6,15 +6,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Clock, systemClock } from '../lambda/clock.js';
-import { emulatorCis2Issuer } from '../lambda/config/environments.js';
-import { isJsonObject } from '../lambda/json.js';
+import { type Clock, systemClock } from '../lambda/platform/clock.js';
+import { emulatorCis2Issuer } from '../lambda/platform/environments.js';
+import { isJsonObject } from '../lambda/platform/json.js';
 import {
   type JsonObject,
   JWKS_CACHE_S,
   PLATFORM_ERRORS,
   type PlatformError,
-} from '../lambda/nhs/platform.js';
+} from '../lambda/platform/rules.js';
 import { type AppRegistration, AppRegistry } from './apps.js';
 import { Cis2Provider, generateCis2SigningKey, IdTokenRequestError } from './cis2.js';
 import { ERS_A030_PATH, ErsStandIn, type ErsStandInOptions } from './ers.js';

@@ -1,12 +1,12 @@
 /**
  * The API platform token endpoint (`POST /oauth2/token`) logic, free of HTTP: given the form and
  * the URL it was posted to, decide the platform's answer. Every rule and error string comes from
- * `lambda/nhs/platform.ts`, so the emulator, the proxy and the assertion doctor share one copy.
+ * `lambda/platform/rules.ts`, so the emulator, the proxy and the assertion doctor share one copy.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { compactVerify, type JWK } from 'jose';
-import type { Clock } from '../lambda/clock.js';
-import { type DecodedJws, decodeJws } from '../lambda/jws.js';
+import type { Clock } from '../lambda/platform/clock.js';
+import { type DecodedJws, decodeJws } from '../lambda/platform/jws.js';
 import {
   checkAssertionClaims,
   checkSubjectTokenClaims,
@@ -17,7 +17,7 @@ import {
   PLATFORM_ERRORS,
   type PlatformErrorName,
   URN,
-} from '../lambda/nhs/platform.js';
+} from '../lambda/platform/rules.js';
 import type { AppRegistration, AppRegistry } from './apps.js';
 import { type Cis2Provider, SUBJECT_TOKEN_ALGS } from './cis2.js';
 import type { JtiLedger } from './jti-ledger.js';

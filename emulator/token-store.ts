@@ -4,7 +4,7 @@
  * which subject a token was issued for.
  */
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../lambda/clock.js';
+import type { Clock } from '../lambda/platform/clock.js';
 
 /** What the platform knows about an access token it issued. */
 export interface AccessTokenInfo {

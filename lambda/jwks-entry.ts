@@ -4,9 +4,9 @@
  * public keys, and its bundle carries no token exchange, cache or NHS client.
  */
 
-import { loadSigningOnlyConfig } from './config/runtime.js';
-import { createJwksHandler } from './jwks-handler.js';
-import { buildSigners, publishedJwks } from './signer/setup.js';
+import { loadSigningOnlyConfig } from './proxy/config.js';
+import { createJwksHandler } from './proxy/jwks-handler.js';
+import { buildSigners, publishedJwks } from './proxy/signer/setup.js';
 
 const { published } = await buildSigners(loadSigningOnlyConfig(process.env), {});
 

@@ -3,9 +3,9 @@
  * Configuration is read and validated when the container starts, so a missing or wrong setting
  * fails the init with a message naming it instead of failing requests.
  */
-import { buildApp } from './app.js';
-import { loadRuntimeConfig } from './config/runtime.js';
-import type { InvocationContext, ProxyEvent } from './handler.js';
+import { buildApp } from './proxy/app.js';
+import { loadRuntimeConfig } from './proxy/config.js';
+import type { InvocationContext, ProxyEvent } from './proxy/handler.js';
 
 const proxy = await buildApp(loadRuntimeConfig(process.env));
 

@@ -1,6 +1,6 @@
 /**
  * The client-authentication canary: a scheduled function that probes NHS with every published key
- * (lambda/canary-handler.ts, docs/probe.md) and reports per key whether NHS accepts it; an alarm
+ * (lambda/canary-entry.ts, docs/probe.md) and reports per key whether NHS accepts it; an alarm
  * when NHS refuses the signing key or stops confirming it, and a dashboard widget per key.
  */
 import path from 'node:path';
@@ -32,7 +32,7 @@ import { ProxyFunction } from './proxy-function.js';
 import { SIGNING_ALGORITHM, type SigningKeys } from './signing-keys.js';
 
 /** The canary's own entry module: its bundle holds the probe, not the proxy. */
-export const CANARY_ENTRY = path.join(import.meta.dirname, '..', 'lambda', 'canary-handler.ts');
+export const CANARY_ENTRY = path.join(import.meta.dirname, '..', 'lambda', 'canary-entry.ts');
 
 /** Metric names and the per-key dimension the canary emits (shared with the runtime). */
 export { CANARY_KEY_DIMENSION, CANARY_METRIC as CANARY_METRICS } from '../lambda/names.js';

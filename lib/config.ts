@@ -200,7 +200,7 @@ export function parseDeployConfig(name: string, raw: unknown): DeployConfig {
   // deploy and then fail at every cold start.
   if (!RUNTIME_ENVIRONMENTS.includes(name)) {
     throw new DeployConfigError(
-      `Environment "${name}" is not one the runtime knows (${RUNTIME_ENVIRONMENTS.join(', ')}): add its profile in lambda/config/environments.ts first.`,
+      `Environment "${name}" is not one the runtime knows (${RUNTIME_ENVIRONMENTS.join(', ')}): add its profile in lambda/platform/environments.ts first.`,
     );
   }
   if (!isRecord(raw)) throw new DeployConfigError(`${where} must be an object.`);

@@ -4,8 +4,8 @@
  * PUBLISHED_KEY_IDS or LOCAL_KEY_FILE), so what it prints is what the proxy signs with.
  */
 import { parseArgs } from 'node:util';
-import { buildSigners, publishedJwks } from '../../lambda/app.js';
-import { loadSigningOnlyConfig } from '../../lambda/config/runtime.js';
+import { buildSigners, publishedJwks } from '../../lambda/proxy/app.js';
+import { loadSigningOnlyConfig } from '../../lambda/proxy/config.js';
 import type { Command } from '../cli.js';
 
 const HELP = `Usage: npm run cli -- jwks [--env <name>]

@@ -4,15 +4,8 @@
  * behind `rotate check`.
  */
 import { parseArgs } from 'node:util';
-import { systemClock } from '../../lambda/clock.js';
-import { ConfigError } from '../../lambda/config/environments.js';
-import {
-  type CredentialsConfig,
-  loadRuntimeConfig,
-  loadSigningOnlyConfig,
-  type SigningConfig,
-} from '../../lambda/config/runtime.js';
-import { isProxyError } from '../../lambda/errors.js';
+import { systemClock } from '../../lambda/platform/clock.js';
+import { ConfigError } from '../../lambda/platform/environments.js';
 import {
   type ProbeOptions,
   ProbeUnusableError,
@@ -20,6 +13,13 @@ import {
   probeClientAuth,
 } from '../../lambda/probe/index.js';
 import { buildProbeSetup, type PublishedKey } from '../../lambda/probe/setup.js';
+import {
+  type CredentialsConfig,
+  loadRuntimeConfig,
+  loadSigningOnlyConfig,
+  type SigningConfig,
+} from '../../lambda/proxy/config.js';
+import { isProxyError } from '../../lambda/proxy/errors.js';
 import type { Command, CommandIo } from '../cli.js';
 import { LOCAL_API_KEY, LOCAL_CLIENT_SECRET } from '../local-defaults.js';
 

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { isJsonObject } from '../../lambda/json.js';
+import { isJsonObject } from '../../lambda/platform/json.js';
 import type { ProbeVerdict } from '../../lambda/probe/index.js';
 import type { Command, CommandIo } from '../cli.js';
 import { describeVerdict, PROBE_OPTIONS, type ProbeCliOptions, runProbe } from './probe.js';

@@ -1,6 +1,6 @@
 /**
  * Header and claim findings. The platform's rules live in `checkAssertionClaims`
- * (`lambda/nhs/platform.ts`), which reports only the first failing check; to report every
+ * (`lambda/platform/rules.ts`), which reports only the first failing check; to report every
  * failing check without restating the rules, the doctor asks it again after applying the
  * remedy for each failure in turn, on a copy of the token.
  */
@@ -12,7 +12,7 @@ import {
   type JsonObject,
   MAX_ASSERTION_LIFETIME_S,
   type PlatformErrorName,
-} from '../nhs/platform.js';
+} from '../platform/rules.js';
 import { FINDINGS, type Finding, type FindingCode, finding } from './findings.js';
 import { environmentOfTokenUrl, kidEnvironmentClash, type Target, tokenUrlOf } from './target.js';
 

@@ -3,8 +3,8 @@
  * against) and predicts the platform's answer, offline. Used by the `doctor` CLI command and by
  * the proxy, which logs the finding codes when the token endpoint rejects an assertion it sent.
  */
-import { systemClock } from '../clock.js';
-import { PLATFORM_ERRORS, type PlatformError, type PlatformErrorName } from '../nhs/platform.js';
+import { systemClock } from '../platform/clock.js';
+import { PLATFORM_ERRORS, type PlatformError, type PlatformErrorName } from '../platform/rules.js';
 import {
   apiKeyFindings,
   audFindings,

@@ -9,7 +9,7 @@
  * are not secret and may appear.
  */
 
-import type { PlatformErrorName } from '../nhs/platform.js';
+import type { PlatformErrorName } from '../platform/rules.js';
 
 /** How bad a finding is. `error`: the platform rejects it or it is a security fault; `warning`: likely trouble; `info`: context. */
 export type Severity = 'error' | 'warning' | 'info';

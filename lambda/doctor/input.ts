@@ -6,7 +6,7 @@
  * Only paste artefacts are removed here. Characters inside the token (a space, a dash) stay:
  * the structure check names them with their offset and the repair decides what they were.
  */
-import { URN } from '../nhs/platform.js';
+import { URN } from '../platform/rules.js';
 import { type Finding, finding } from './findings.js';
 
 /** The assertion as it will be diagnosed, and what was done to the pasted text. */

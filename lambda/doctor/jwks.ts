@@ -3,9 +3,9 @@
  * (typographic quotes from a document, a bare key instead of a set), and checks its hygiene.
  * Each leniency is reported: the platform itself is not lenient.
  */
-import { isJsonObject } from '../json.js';
-import { decodeB64url } from '../jws.js';
-import { ASSERTION_ALG } from '../nhs/platform.js';
+import { isJsonObject } from '../platform/json.js';
+import { decodeB64url } from '../platform/jws.js';
+import { ASSERTION_ALG } from '../platform/rules.js';
 import { type Finding, finding } from './findings.js';
 
 /** The size of key NHS tooling generates (`crv_or_size=4096`); smaller keys get a warning. */

@@ -4,7 +4,7 @@
  * keeping the first candidate whose signature verifies against the JWKS. A verifying signature
  * proves the repair exact: RS512 signatures do not verify by accident.
  */
-import { type DecodedJws, decodeJws } from '../jws.js';
+import { type DecodedJws, decodeJws } from '../platform/jws.js';
 import { type Finding, finding } from './findings.js';
 import type { JwksKey } from './jwks.js';
 import { findVerifyingKey } from './signature.js';

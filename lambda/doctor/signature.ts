@@ -3,7 +3,7 @@
  * key by `kid`, then verifies RS512), plus what the platform does not say: whether another key
  * in the JWKS would have verified it (a wrong `kid` header, or a stale JWKS).
  */
-import type { DecodedJws } from '../jws.js';
+import type { DecodedJws } from '../platform/jws.js';
 import { type Finding, finding } from './findings.js';
 import type { JwksKey, RsaPublicJwk } from './jwks.js';
 

@@ -1,10 +1,10 @@
 /**
  * Structure of the compact JWS: segments, alphabet, and whether header and payload decode.
- * Decoding itself is `lambda/jws.ts` (the platform's "Malformed JWT" condition); this module
+ * Decoding itself is `lambda/platform/jws.ts` (the platform's "Malformed JWT" condition); this module
  * explains a failure precisely: which segment, which character, at which offset.
  */
-import { type DecodedJws, decodeJws } from '../jws.js';
-import type { JsonObject } from '../nhs/platform.js';
+import { type DecodedJws, decodeJws } from '../platform/jws.js';
+import type { JsonObject } from '../platform/rules.js';
 import { type Finding, type FindingCode, finding } from './findings.js';
 
 /** Name of a segment of the compact JWS; segments past the third are numbered from 1. */

@@ -3,8 +3,13 @@
  * points at. Token URLs come from the proxy's own configuration, so the doctor knows exactly the
  * environments the proxy does.
  */
-import { ConfigError, environmentProfile, localProfile, PLATFORM_PROFILES } from '../config/environments.js';
-import { PLATFORM_TOKEN_URLS } from '../nhs/platform.js';
+import {
+  ConfigError,
+  environmentProfile,
+  localProfile,
+  PLATFORM_PROFILES,
+} from '../platform/environments.js';
+import { PLATFORM_TOKEN_URLS } from '../platform/rules.js';
 
 /** What the assertion is checked against. */
 export interface Target {

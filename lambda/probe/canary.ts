@@ -5,9 +5,9 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Clock } from '../clock.js';
 import { CANARY_KEY_DIMENSION, CANARY_METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../names.js';
-import { redact } from '../telemetry.js';
+import type { Clock } from '../platform/clock.js';
+import { redact } from '../proxy/telemetry.js';
 import { ProbeUnusableError, type ProbeVerdict, probeClientAuth } from './probe.js';
 import type { ProbeSetup } from './setup.js';
 

@@ -7,14 +7,15 @@
  * anything else it answers names what it refused. No user and no CIS2 login are needed; the probe
  * costs one `jti` and one request of the app's rate limit.
  */
-import { signClientAssertion } from '../assertion.js';
-import type { Clock } from '../clock.js';
+
 import { bySeverity, diagnose } from '../doctor/index.js';
 import { environmentOfTokenUrl } from '../doctor/target.js';
-import { parseJsonObject } from '../json.js';
-import { PLATFORM_ERRORS, URN } from '../nhs/platform.js';
-import type { PublicSigningJwk, Signer } from '../signer/signer.js';
-import type { AppCredentials } from '../token-endpoint/types.js';
+import type { Clock } from '../platform/clock.js';
+import { parseJsonObject } from '../platform/json.js';
+import { PLATFORM_ERRORS, URN } from '../platform/rules.js';
+import { signClientAssertion } from '../proxy/assertion.js';
+import type { PublicSigningJwk, Signer } from '../proxy/signer/signer.js';
+import type { AppCredentials } from '../proxy/token-endpoint/types.js';
 
 /**
  * The subject token the probe sends: the very value NHS's own end-to-end test sends next to a

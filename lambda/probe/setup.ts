@@ -4,11 +4,11 @@
  * order and with the same key checks, as the proxy it vouches for.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type AppOverrides, buildSigners, publishedJwks } from '../app.js';
-import type { RuntimeConfig } from '../config/runtime.js';
-import { secretsManagerCredentials, staticCredentials } from '../credentials.js';
-import type { PublicSigningJwk, Signer } from '../signer/signer.js';
-import type { AppCredentials } from '../token-endpoint/types.js';
+import { type AppOverrides, buildSigners, publishedJwks } from '../proxy/app.js';
+import type { RuntimeConfig } from '../proxy/config.js';
+import { secretsManagerCredentials, staticCredentials } from '../proxy/credentials.js';
+import type { PublicSigningJwk, Signer } from '../proxy/signer/signer.js';
+import type { AppCredentials } from '../proxy/token-endpoint/types.js';
 
 /** One published key as the probe and the canary see it. */
 export interface PublishedKey {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CommandIo, runCli } from '../../bin/cli.js';
-import { PLATFORM_ERRORS } from '../../lambda/nhs/platform.js';
+import { PLATFORM_ERRORS } from '../../lambda/platform/rules.js';
 import {
   API_KEY,
   editSignature,

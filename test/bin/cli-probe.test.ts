@@ -11,11 +11,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { runCli } from '../../bin/cli.js';
 import { LOCAL_API_KEY, LOCAL_CLIENT_SECRET } from '../../bin/local-defaults.js';
 import { type Emulator, MESSAGE_ID_PATTERN, startEmulator } from '../../emulator/index.js';
-import { buildApp } from '../../lambda/app.js';
-import { loadRuntimeConfig } from '../../lambda/config/runtime.js';
-import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
-import { PLATFORM_ERRORS } from '../../lambda/nhs/platform.js';
-import { memoryTelemetry } from '../../lambda/telemetry.js';
+import { PLATFORM_ERRORS } from '../../lambda/platform/rules.js';
+import { buildApp } from '../../lambda/proxy/app.js';
+import { loadRuntimeConfig } from '../../lambda/proxy/config.js';
+import { type LocalServer, serveLocally } from '../../lambda/proxy/local-server.js';
+import { memoryTelemetry } from '../../lambda/proxy/telemetry.js';
 import { makeAppKey } from '../helpers/emulator-fixtures.js';
 import { mockKms, rsaKey } from '../helpers/kms.js';
 

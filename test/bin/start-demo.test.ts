@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoCurls, runDemo } from '../../bin/start-demo.js';
-import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
-import { localSigV4FromEnv } from '../../lambda/local-sigv4.js';
+import { type LocalServer, serveLocally } from '../../lambda/proxy/local-server.js';
+import { localSigV4FromEnv } from '../../lambda/proxy/local-sigv4.js';
 import { inspect } from '../helpers/leak-guard.js';
 import {
   HARNESS_API_KEY,

@@ -3,8 +3,8 @@
  * key (the size NHS tooling generates); nothing here is a real credential.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { b64url } from '../../lambda/jws.js';
-import { PLATFORM_TOKEN_URLS } from '../../lambda/nhs/platform.js';
+import { b64url } from '../../lambda/platform/jws.js';
+import { PLATFORM_TOKEN_URLS } from '../../lambda/platform/rules.js';
 
 /** The moment the page is told to judge at (`AT`), in seconds. */
 export const NOW_S = Date.UTC(2026, 10, 28, 10, 0, 0) / 1000;

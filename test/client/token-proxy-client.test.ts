@@ -1,5 +1,5 @@
 /**
- * The caller's client over HTTP against the local server with SigV4 checked (lambda/local-sigv4.ts,
+ * The caller's client over HTTP against the local server with SigV4 checked (lambda/proxy/local-sigv4.ts,
  * an implementation independent of the client's signer): it gets a token, is refused when its
  * signature is wrong, maps every proxy error code and API Gateway's own answers, waits out
  * Retry-After on 429/503 within its bound, and never logs or prints a token.
@@ -10,12 +10,12 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { regionOfApiUrl, TokenProxyClient, TokenProxyError } from '../../client/index.js';
 import { startEmulator } from '../../emulator/index.js';
-import { ManualClock, systemClock } from '../../lambda/clock.js';
-import { ERROR_STATUS, ProxyError, type ProxyErrorCode } from '../../lambda/errors.js';
-import { createHandler } from '../../lambda/handler.js';
-import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
-import { LOCAL_SIGV4_DEFAULTS, localSigV4FromEnv } from '../../lambda/local-sigv4.js';
-import { memoryTelemetry } from '../../lambda/telemetry.js';
+import { ManualClock, systemClock } from '../../lambda/platform/clock.js';
+import { ERROR_STATUS, ProxyError, type ProxyErrorCode } from '../../lambda/proxy/errors.js';
+import { createHandler } from '../../lambda/proxy/handler.js';
+import { type LocalServer, serveLocally } from '../../lambda/proxy/local-server.js';
+import { LOCAL_SIGV4_DEFAULTS, localSigV4FromEnv } from '../../lambda/proxy/local-sigv4.js';
+import { memoryTelemetry } from '../../lambda/proxy/telemetry.js';
 import { type Harness, startHarness } from '../helpers/proxy-harness.js';
 import { startVariant, type VariantOptions } from '../helpers/proxy-variant.js';
 

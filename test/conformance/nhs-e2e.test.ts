@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../emulator/index.js';
-import { ManualClock } from '../../lambda/clock.js';
+import { ManualClock } from '../../lambda/platform/clock.js';
 import { type AppKey, makeAppKey, startJsonHost } from '../helpers/emulator-fixtures.js';
 import {
   assertNhsError,

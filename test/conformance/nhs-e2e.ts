@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { CompactSign } from 'jose';
 import { expect } from 'vitest';
-import type { ManualClock } from '../../lambda/clock.js';
-import { URN } from '../../lambda/nhs/platform.js';
+import type { ManualClock } from '../../lambda/platform/clock.js';
+import { URN } from '../../lambda/platform/rules.js';
 import type { AppKey } from '../helpers/emulator-fixtures.js';
 
 /** Where the transcribed tests come from. */

@@ -4,7 +4,7 @@
  * platform gives according to its own JavaScript, transcribed below straight from
  * NHSDigital/identity-service-api (commit 5100cca).
  *
- * Nothing here imports `lambda/nhs/platform.ts`: the expected answers come from this file's own
+ * Nothing here imports `lambda/platform/rules.ts`: the expected answers come from this file's own
  * transcription of `validate-client-assertion-claims.js`, `validate-subject-token-claims.js`,
  * `SelectIdTokenIssuer.js` and `proxies/default.xml`, so a rule the shared module gets wrong shows
  * up as a disagreement rather than agreeing with itself.
@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../emulator/index.js';
-import { ManualClock } from '../../lambda/clock.js';
+import { ManualClock } from '../../lambda/platform/clock.js';
 import { type AppKey, makeAppKey } from '../helpers/emulator-fixtures.js';
 
 const API_KEY = 'PropertyTestApp00000000000000001';

@@ -1,11 +1,11 @@
 /**
  * docs/configuration.md must name every environment variable the runtime reads. The names are
- * found by running lambda/config/runtime.ts on environments that record each read, so a setting
+ * found by running lambda/proxy/config.ts on environments that record each read, so a setting
  * added to the code without a line in the page fails here.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadRuntimeConfig } from '../../lambda/config/runtime.js';
+import { loadRuntimeConfig } from '../../lambda/proxy/config.js';
 
 /** The names `loadRuntimeConfig` reads from `env` (values as given, the rest unset). */
 function namesRead(env: Record<string, string>): Set<string> {
@@ -33,7 +33,7 @@ function documentedNames(): Set<string> {
 }
 
 describe('docs/configuration.md', () => {
-  it('names every variable lambda/config/runtime.ts reads, on each path through it', () => {
+  it('names every variable lambda/proxy/config.ts reads, on each path through it', () => {
     // Prepare: a local key with static credentials, and KMS keys with a secret.
     const read = new Set([
       ...namesRead({ ENVIRONMENT: 'local', API_KEY: 'k', CLIENT_SECRET: 's' }),

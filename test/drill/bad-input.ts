@@ -13,13 +13,13 @@
  */
 import { SignCommand } from '@aws-sdk/client-kms';
 import fc from 'fast-check';
-import { signClientAssertion } from '../../lambda/assertion.js';
-import { systemClock } from '../../lambda/clock.js';
 import { diagnose } from '../../lambda/doctor/index.js';
-import type { ProxyEvent } from '../../lambda/handler.js';
-import { b64url } from '../../lambda/jws.js';
-import { header, MAX_BODY_BYTES } from '../../lambda/request.js';
-import { redact } from '../../lambda/telemetry.js';
+import { systemClock } from '../../lambda/platform/clock.js';
+import { b64url } from '../../lambda/platform/jws.js';
+import { signClientAssertion } from '../../lambda/proxy/assertion.js';
+import type { ProxyEvent } from '../../lambda/proxy/handler.js';
+import { header, MAX_BODY_BYTES } from '../../lambda/proxy/request.js';
+import { redact } from '../../lambda/proxy/telemetry.js';
 import { HARNESS_API_KEY } from '../helpers/proxy-harness.js';
 import { concludeDrill, type Drill, type DrillContext, tokenLine, Verdict } from './invariants.js';
 import { type DrillRig, startRig } from './rig.js';

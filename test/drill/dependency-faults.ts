@@ -27,9 +27,9 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createCacheDynamoClient } from '../../lambda/cache/index.js';
-import type { ProxyErrorCode } from '../../lambda/errors.js';
-import { METRIC, type MetricName } from '../../lambda/telemetry.js';
+import { createCacheDynamoClient } from '../../lambda/proxy/cache/index.js';
+import type { ProxyErrorCode } from '../../lambda/proxy/errors.js';
+import { METRIC, type MetricName } from '../../lambda/proxy/telemetry.js';
 import { HARNESS_API_KEY, HARNESS_CLIENT_SECRET } from '../helpers/proxy-harness.js';
 import {
   concludeDrill,

@@ -13,8 +13,8 @@
  */
 import { SignCommand } from '@aws-sdk/client-kms';
 import type { RequestRecord } from '../../emulator/index.js';
-import { ERROR_STATUS, type ProxyErrorCode } from '../../lambda/errors.js';
-import type { LogLine } from '../../lambda/telemetry.js';
+import { ERROR_STATUS, type ProxyErrorCode } from '../../lambda/proxy/errors.js';
+import type { LogLine } from '../../lambda/proxy/telemetry.js';
 import { findLeaks } from '../helpers/leak-guard.js';
 import { HARNESS_API_KEY } from '../helpers/proxy-harness.js';
 import { type DrillRig, type DrillSize, type Exchange, quantile, runConcurrently } from './rig.js';

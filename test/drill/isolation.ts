@@ -4,7 +4,7 @@
  * access token is, and it must be the caller's ID token subject, every time (the shared check in
  * invariants.ts), with no token ever handed to two subjects.
  */
-import { METRIC } from '../../lambda/telemetry.js';
+import { METRIC } from '../../lambda/proxy/telemetry.js';
 import { concludeDrill, type Drill, type DrillContext, Verdict } from './invariants.js';
 import { runConcurrently, shuffle, startRig } from './rig.js';
 import { freshSub } from './upstream-faults.js';

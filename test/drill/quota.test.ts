@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../lambda/app.js';
-import { memoryTelemetry } from '../../lambda/telemetry.js';
+import { buildApp } from '../../lambda/proxy/app.js';
+import { memoryTelemetry } from '../../lambda/proxy/telemetry.js';
 import { startDynalite } from '../helpers/dynalite.js';
 import { startHarness } from '../helpers/proxy-harness.js';
 import { expectDrillHolds } from './expect-drill.js';

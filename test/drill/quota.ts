@@ -5,7 +5,7 @@
  * (docs/nhs-platform.md §7), so each of these is a way to lock every clinician out.
  */
 import { SignCommand } from '@aws-sdk/client-kms';
-import { METRIC } from '../../lambda/telemetry.js';
+import { METRIC } from '../../lambda/proxy/telemetry.js';
 import { concludeDrill, type Drill, type DrillContext, Verdict } from './invariants.js';
 import { runConcurrently, startRig } from './rig.js';
 import { freshSub } from './upstream-faults.js';

@@ -8,10 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EmulatorOptions, FaultSpec } from '../../emulator/index.js';
-import type { AppOverrides } from '../../lambda/app.js';
-import type { InvocationContext, ProxyEvent } from '../../lambda/handler.js';
-import { memoryTelemetry } from '../../lambda/telemetry.js';
-import type { RetryPolicy } from '../../lambda/token-endpoint/types.js';
+import type { AppOverrides } from '../../lambda/proxy/app.js';
+import type { InvocationContext, ProxyEvent } from '../../lambda/proxy/handler.js';
+import { memoryTelemetry } from '../../lambda/proxy/telemetry.js';
+import type { RetryPolicy } from '../../lambda/proxy/token-endpoint/types.js';
 import { type FakeKmsKey, rsaKey } from '../helpers/kms.js';
 import { peekText } from '../helpers/peek.js';
 import {

@@ -5,7 +5,7 @@
  * last NHS `message_id`, inside the deadline), then a random mix of all of them under concurrency.
  */
 import type { FaultSpec } from '../../emulator/index.js';
-import type { ProxyErrorCode } from '../../lambda/errors.js';
+import type { ProxyErrorCode } from '../../lambda/proxy/errors.js';
 import { concludeDrill, type Drill, type DrillContext, tokenLine, Verdict } from './invariants.js';
 import { type DrillRig, runConcurrently, SLOW_FAULT, startRig } from './rig.js';
 

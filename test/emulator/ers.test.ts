@@ -13,7 +13,7 @@ import {
   FHIR_JSON,
   startEmulator,
 } from '../../emulator/index.js';
-import { ManualClock } from '../../lambda/clock.js';
+import { ManualClock } from '../../lambda/platform/clock.js';
 import {
   type AppKey,
   clientCredentialsForm,

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, type FaultSpec, MESSAGE_ID_PATTERN, startEmulator } from '../../emulator/index.js';
-import { PLATFORM_ERRORS } from '../../lambda/nhs/platform.js';
+import { PLATFORM_ERRORS } from '../../lambda/platform/rules.js';
 import {
   type AppKey,
   makeAppKey,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../emulator/index.js';
-import { ManualClock } from '../../lambda/clock.js';
+import { ManualClock } from '../../lambda/platform/clock.js';
 import {
   type AppKey,
   clientCredentialsForm,

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../emulator/index.js';
-import { ManualClock } from '../../lambda/clock.js';
-import type { PlatformErrorName } from '../../lambda/nhs/platform.js';
+import { ManualClock } from '../../lambda/platform/clock.js';
+import type { PlatformErrorName } from '../../lambda/platform/rules.js';
 import {
   type AppKey,
   clientCredentialsForm,

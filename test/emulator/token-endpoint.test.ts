@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, MESSAGE_ID_PATTERN, startEmulator } from '../../emulator/index.js';
-import { type PlatformErrorName, URN } from '../../lambda/nhs/platform.js';
+import { type PlatformErrorName, URN } from '../../lambda/platform/rules.js';
 import {
   type AppKey,
   type AssertionOptions,

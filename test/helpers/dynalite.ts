@@ -12,7 +12,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { createCacheDynamoClient } from '../../lambda/cache/index.js';
+import { createCacheDynamoClient } from '../../lambda/proxy/cache/index.js';
 
 /** A running dynalite with one cache table. */
 export interface DynaliteTable {

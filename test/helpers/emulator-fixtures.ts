@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { type JWK, SignJWT } from 'jose';
 import { expect } from 'vitest';
 import { MESSAGE_ID_PATTERN } from '../../emulator/index.js';
-import { PLATFORM_ERRORS, type PlatformErrorName, URN } from '../../lambda/nhs/platform.js';
+import { PLATFORM_ERRORS, type PlatformErrorName, URN } from '../../lambda/platform/rules.js';
 
 /** An app's signing key pair and its public JWKS. */
 export interface AppKey {

@@ -5,11 +5,11 @@
  * registered URL, so every accepted assertion proves that route serves the right key.
  */
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../emulator/index.js';
-import { type App, type AppOverrides, buildApp } from '../../lambda/app.js';
-import { loadRuntimeConfig, type RuntimeConfig } from '../../lambda/config/runtime.js';
-import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
-import { memoryTelemetry } from '../../lambda/telemetry.js';
-import type { TokenClientOptions } from '../../lambda/token-endpoint/client.js';
+import { type App, type AppOverrides, buildApp } from '../../lambda/proxy/app.js';
+import { loadRuntimeConfig, type RuntimeConfig } from '../../lambda/proxy/config.js';
+import { type LocalServer, serveLocally } from '../../lambda/proxy/local-server.js';
+import { memoryTelemetry } from '../../lambda/proxy/telemetry.js';
+import type { TokenClientOptions } from '../../lambda/proxy/token-endpoint/client.js';
 import { type FakeKmsKey, mockKms, rsaKey } from './kms.js';
 import { inspect, registerSecret } from './leak-guard.js';
 import { peekText } from './peek.js';
@@ -93,7 +93,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     API_KEY: HARNESS_API_KEY,
     CLIENT_SECRET: HARNESS_CLIENT_SECRET,
     // Off unless asked for: tests and benchmarks make more exchanges a minute than the platform's
-    // 300 would allow, and measure the proxy, not the budget (test/lambda/nhs-budget.test.ts and
+    // 300 would allow, and measure the proxy, not the budget (test/lambda/proxy/nhs-budget.test.ts and
     // the quota drills turn it on).
     NHS_BUDGET_PER_MINUTE: '0',
     ...options.env,

@@ -4,10 +4,10 @@
  * verification off), served over HTTP. Its telemetry lines join the harness's, so the leak guard
  * inspects them when the harness closes.
  */
-import { type App, type AppOverrides, buildApp } from '../../lambda/app.js';
-import type { RuntimeConfig } from '../../lambda/config/runtime.js';
-import { type LocalServer, type LocalServerOptions, serveLocally } from '../../lambda/local-server.js';
-import type { TokenClientOptions } from '../../lambda/token-endpoint/client.js';
+import { type App, type AppOverrides, buildApp } from '../../lambda/proxy/app.js';
+import type { RuntimeConfig } from '../../lambda/proxy/config.js';
+import { type LocalServer, type LocalServerOptions, serveLocally } from '../../lambda/proxy/local-server.js';
+import type { TokenClientOptions } from '../../lambda/proxy/token-endpoint/client.js';
 import type { Harness } from './proxy-harness.js';
 
 /** Options of {@link startVariant}. */

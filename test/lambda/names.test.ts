@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PLATFORM_PROFILES } from '../../lambda/config/environments.js';
-import { loadRuntimeConfig } from '../../lambda/config/runtime.js';
 import { ENV, PLATFORM_ENVIRONMENTS } from '../../lambda/names.js';
+import { PLATFORM_PROFILES } from '../../lambda/platform/environments.js';
+import { loadRuntimeConfig } from '../../lambda/proxy/config.js';
 
 describe('lambda/names.ts, the names lib/ and lambda/ share', () => {
   it('imports nothing, so the CDK app can import it without the runtime and the runtime without CDK', () => {

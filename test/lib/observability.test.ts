@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it, vi } from 'vitest';
-import { METRIC, powertoolsTelemetry } from '../../lambda/telemetry.js';
+import { METRIC, powertoolsTelemetry } from '../../lambda/proxy/telemetry.js';
 import { nhsBudgetPerMinute, runbookLink } from '../../lib/observability.js';
 import { buildStack, environmentSettings, logicalId } from './helpers.js';
 

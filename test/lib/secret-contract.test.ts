@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCredentialsSecret } from '../../lambda/credentials.js';
 import { SECRET_PLACEHOLDER } from '../../lambda/names.js';
+import { parseCredentialsSecret } from '../../lambda/proxy/credentials.js';
 import { buildStack } from './helpers.js';
 
 describe('the secret the stack creates', () => {

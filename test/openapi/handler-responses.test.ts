@@ -12,12 +12,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../emulator/index.js';
-import { ManualClock, systemClock } from '../../lambda/clock.js';
-import type { RuntimeConfig } from '../../lambda/config/runtime.js';
-import { ERROR_STATUS, ProxyError, type ProxyErrorCode } from '../../lambda/errors.js';
-import { createHandler } from '../../lambda/handler.js';
-import { type LocalServer, serveLocally } from '../../lambda/local-server.js';
-import { memoryTelemetry } from '../../lambda/telemetry.js';
+import { ManualClock, systemClock } from '../../lambda/platform/clock.js';
+import type { RuntimeConfig } from '../../lambda/proxy/config.js';
+import { ERROR_STATUS, ProxyError, type ProxyErrorCode } from '../../lambda/proxy/errors.js';
+import { createHandler } from '../../lambda/proxy/handler.js';
+import { type LocalServer, serveLocally } from '../../lambda/proxy/local-server.js';
+import { memoryTelemetry } from '../../lambda/proxy/telemetry.js';
 import {
   contractViolations,
   documentedCodes,
@@ -391,7 +391,7 @@ describe('handler responses against the OpenAPI document, dependency failures', 
   });
 });
 
-describe('the OpenAPI document and lambda/errors.ts', () => {
+describe('the OpenAPI document and lambda/proxy/errors.ts', () => {
   it('lists exactly the codes of ERROR_STATUS', () => {
     // Act
     const documented = (openapi.components as { schemas: { ErrorCode: { enum: string[] } } }).schemas

@@ -4,7 +4,7 @@
  * edited page is never served stale), then kept in memory.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { Handler } from '../../lambda/handler.js';
+import type { Handler } from '../../lambda/proxy/handler.js';
 import { buildDoctorPage, type DoctorPage } from './build.js';
 
 /** The path the page is served at. */

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { localProfile } from '../../../lambda/config/environments.js';
 import { type DiagnoseInput, diagnose, readJwks } from '../../../lambda/doctor/index.js';
 import { kidEnvironmentClash, resolveTarget } from '../../../lambda/doctor/target.js';
-import { PLATFORM_ERRORS, PLATFORM_TOKEN_URLS } from '../../../lambda/nhs/platform.js';
+import { localProfile } from '../../../lambda/platform/environments.js';
+import { PLATFORM_ERRORS, PLATFORM_TOKEN_URLS } from '../../../lambda/platform/rules.js';
 import {
   API_KEY,
   editSignature,

@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import { exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type DiagnoseInput, diagnose, FINDINGS, type FindingCode } from '../../../lambda/doctor/index.js';
-import { b64url } from '../../../lambda/jws.js';
+import { b64url } from '../../../lambda/platform/jws.js';
 import {
   PLATFORM_ERRORS,
   PLATFORM_TOKEN_URLS,
   type PlatformErrorName,
   URN,
-} from '../../../lambda/nhs/platform.js';
+} from '../../../lambda/platform/rules.js';
 import {
   API_KEY,
   editSignature,

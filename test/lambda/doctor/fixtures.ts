@@ -4,8 +4,8 @@
  */
 import { KeyObject, sign } from 'node:crypto';
 import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { b64url } from '../../../lambda/jws.js';
-import { PLATFORM_TOKEN_URLS } from '../../../lambda/nhs/platform.js';
+import { b64url } from '../../../lambda/platform/jws.js';
+import { PLATFORM_TOKEN_URLS } from '../../../lambda/platform/rules.js';
 
 /** The moment tests judge time claims at: 2026-11-28T10:00:00Z. */
 export const NOW_MS = Date.UTC(2026, 10, 28, 10, 0, 0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseInput } from '../../../lambda/doctor/input.js';
-import { URN } from '../../../lambda/nhs/platform.js';
+import { URN } from '../../../lambda/platform/rules.js';
 
 const TOKEN = 'eyJhbGciOiJSUzUxMiJ9.eyJpc3MiOiJhIn0.c2lnbmF0dXJl';
 const codes = (pasted: string) => normaliseInput(pasted).findings.map((f) => f.code);

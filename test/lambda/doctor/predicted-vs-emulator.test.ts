@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../../emulator/index.js';
 import { diagnose } from '../../../lambda/doctor/index.js';
-import { PLATFORM_TOKEN_URLS, URN } from '../../../lambda/nhs/platform.js';
+import { PLATFORM_TOKEN_URLS, URN } from '../../../lambda/platform/rules.js';
 import { editSignature, jwksOf, makeKey, signAssertion, signUntil, type TestKey } from './fixtures.js';
 
 const API_KEY = 'EmulatorDoctorApp000000000000001';
@@ -54,7 +54,7 @@ interface Setting {
   mockPath?: boolean;
   /**
    * The platform's answer as read from its JavaScript (`null` for success), so that the doctor and
-   * the emulator cannot agree on a wrong answer: both share `lambda/nhs/platform.ts`.
+   * the emulator cannot agree on a wrong answer: both share `lambda/platform/rules.ts`.
    */
   nhs?: string | null;
 }

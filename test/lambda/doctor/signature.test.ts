@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import { describe, expect, it } from 'vitest';
 import { readJwks } from '../../../lambda/doctor/jwks.js';
 import { signatureFindings, verifiesWith } from '../../../lambda/doctor/signature.js';
-import { b64url, decodeB64url, decodeJws } from '../../../lambda/jws.js';
+import { b64url, decodeB64url, decodeJws } from '../../../lambda/platform/jws.js';
 
 // The doctor verifies with WebCrypto so the browser page runs the same code; node:crypto (OpenSSL's
 // own RSA verify, the doctor's implementation before) is the independent check it must agree with.

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FINDINGS } from '../../../lambda/doctor/index.js';
 import { analyseStructure, MAX_CHAR_FINDINGS } from '../../../lambda/doctor/structure.js';
-import { b64url, decodeJws } from '../../../lambda/jws.js';
+import { b64url, decodeJws } from '../../../lambda/platform/jws.js';
 
 const header = b64url(JSON.stringify({ alg: 'RS512', typ: 'JWT', kid: 'k' }));
 const payload = b64url(JSON.stringify({ iss: 'a', sub: 'a' }));

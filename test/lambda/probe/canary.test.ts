@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Emulator, MESSAGE_ID_PATTERN, startEmulator } from '../../../emulator/index.js';
-import { systemClock } from '../../../lambda/clock.js';
-import { localProfile } from '../../../lambda/config/environments.js';
-import { PLATFORM_ERRORS } from '../../../lambda/nhs/platform.js';
+import { systemClock } from '../../../lambda/platform/clock.js';
+import { localProfile } from '../../../lambda/platform/environments.js';
+import { PLATFORM_ERRORS } from '../../../lambda/platform/rules.js';
 import { CANARY_METRIC, createCanary, powertoolsCanaryReporter } from '../../../lambda/probe/canary.js';
 import { buildProbeSetup, type ProbeSetup } from '../../../lambda/probe/setup.js';
-import { LocalKeySigner } from '../../../lambda/signer/local.js';
+import { LocalKeySigner } from '../../../lambda/proxy/signer/local.js';
 import { mockKms, rsaKey } from '../../helpers/kms.js';
 
 const API_KEY = 'canary-app';
@@ -166,7 +166,7 @@ describe('client-auth canary', () => {
   });
 });
 
-describe('canary Lambda entry (lambda/canary-handler.ts)', () => {
+describe('canary Lambda entry (lambda/canary-entry.ts)', () => {
   it('reads the proxy settings from the environment and returns the verdicts', async () => {
     // Prepare: a local key the emulator holds, and the settings the stack would pass.
     const key = rsaKey();
@@ -181,7 +181,7 @@ describe('canary Lambda entry (lambda/canary-handler.ts)', () => {
     vi.stubEnv('CLIENT_SECRET', 's');
 
     // Act: the entry reads its settings when it is loaded, as on a cold start.
-    const { handler } = await import('../../../lambda/canary-handler.js');
+    const { handler } = await import('../../../lambda/canary-entry.js');
     let run: Awaited<ReturnType<typeof handler>> | undefined;
     await capture(async () => {
       run = await handler();

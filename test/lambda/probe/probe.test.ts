@@ -7,17 +7,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, MESSAGE_ID_PATTERN, startEmulator } from '../../../emulator/index.js';
-import { publishedJwks } from '../../../lambda/app.js';
-import { ManualClock, systemClock } from '../../../lambda/clock.js';
-import { staticCredentials } from '../../../lambda/credentials.js';
+import { ManualClock, systemClock } from '../../../lambda/platform/clock.js';
 import {
   PLATFORM_ERRORS,
   PLATFORM_TOKEN_URLS,
   type PlatformErrorName,
-} from '../../../lambda/nhs/platform.js';
+} from '../../../lambda/platform/rules.js';
 import { PROBE_SUBJECT_TOKEN, ProbeUnusableError, probeClientAuth } from '../../../lambda/probe/index.js';
-import { generateSigningKey, LocalKeySigner } from '../../../lambda/signer/local.js';
-import type { PublicSigningJwk } from '../../../lambda/signer/signer.js';
+import { publishedJwks } from '../../../lambda/proxy/app.js';
+import { staticCredentials } from '../../../lambda/proxy/credentials.js';
+import { generateSigningKey, LocalKeySigner } from '../../../lambda/proxy/signer/local.js';
+import type { PublicSigningJwk } from '../../../lambda/proxy/signer/signer.js';
 import { type AppKey, makeAppKey } from '../../helpers/emulator-fixtures.js';
 
 let emulator: Emulator;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import type { ProxyEvent } from '../../../lambda/handler.js';
+import type { ProxyEvent } from '../../../lambda/proxy/handler.js';
 import { buildDoctorPage } from '../../../web/doctor/build.js';
 import { DOCTOR_PATH, withDoctorPage } from '../../../web/doctor/serve.js';
 

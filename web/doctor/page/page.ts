@@ -17,7 +17,7 @@ import {
 } from '../../../lambda/doctor/index.js';
 import { normaliseInput } from '../../../lambda/doctor/input.js';
 import { analyseStructure, type OffendingChar } from '../../../lambda/doctor/structure.js';
-import { decodeJws } from '../../../lambda/jws.js';
+import { decodeJws } from '../../../lambda/platform/jws.js';
 
 /** A JWKS bigger than this is not a JWKS; the read stops there. */
 const MAX_JWKS_BYTES = 1_000_000;
