@@ -22,9 +22,6 @@ export const CIS2_DEFAULT_SUBJECT = '787807429511';
  */
 export const ID_TOKEN_TTL_S = 3600;
 
-/** Algorithms the platform accepts on a subject token; re-exported for the emulated token endpoint. */
-export { SUBJECT_TOKEN_ALGS } from '../lambda/platform/rules.js';
-
 /** Thrown for an ID token request whose overrides are not usable. */
 export class IdTokenRequestError extends Error {
   readonly code = 'ERR_EMULATOR_ID_TOKEN';

@@ -16,10 +16,11 @@ import {
   lifetimeOverrideMs,
   PLATFORM_ERRORS,
   type PlatformErrorName,
+  SUBJECT_TOKEN_ALGS,
   URN,
 } from '../lambda/platform/rules.js';
 import type { AppRegistration, AppRegistry } from './apps.js';
-import { type Cis2Provider, SUBJECT_TOKEN_ALGS } from './cis2.js';
+import type { Cis2Provider } from './cis2.js';
 import type { JtiLedger } from './jti-ledger.js';
 import type { TokenStore } from './token-store.js';
 

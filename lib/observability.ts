@@ -4,7 +4,6 @@
  * encrypted SNS topic.
  */
 import { Aws, Stack } from 'aws-cdk-lib';
-import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
   ComparisonOperator,
@@ -22,23 +21,15 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/names.js';
 import type { AlarmThresholds } from './config.js';
 import { restrictedKeyPolicy } from './key-policy.js';
 import { type AlarmOptions, addProxyAlarms, runbookLink } from './observability-alarms.js';
-import { createProxyDashboard } from './observability-dashboard.js';
+import { createProxyDashboard, type ProxyDashboardProps } from './observability-dashboard.js';
 import { RuntimeMetricFactory } from './observability-metrics.js';
-import type { ProxyFunction } from './proxy-function.js';
 
 export { type AlarmOptions, runbookLink } from './observability-alarms.js';
 export { nhsBudgetPerMinute } from './observability-metrics.js';
 export { METRICS_NAMESPACE, SERVICE_NAME };
 
 /** Properties of {@link Observability}. */
-export interface ObservabilityProps {
-  readonly environment: string;
-  readonly tokenFunction: ProxyFunction;
-  readonly jwksFunction: ProxyFunction;
-  readonly internalApi: RestApi;
-  readonly jwksApi: RestApi;
-  /** Requests to the JWKS that WAF's per-IP rule blocked (shown next to the API metrics). */
-  readonly jwksBlocked: IMetric;
+export interface ObservabilityProps extends Omit<ProxyDashboardProps, 'alarms'> {
   readonly thresholds: AlarmThresholds;
   /** Adds the CacheError alarm (the shared tier exists only then). */
   readonly sharedCache: boolean;

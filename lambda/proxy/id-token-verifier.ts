@@ -18,10 +18,10 @@ import { createHash } from 'node:crypto';
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { Clock } from '../platform/clock.js';
 import { isJsonObject } from '../platform/json.js';
+import { SUBJECT_TOKEN_ALGS } from '../platform/rules.js';
 import { BodyTooLargeError, readBoundedText } from './bounded-body.js';
 import { LruMap } from './cache/lru.js';
 import { ProxyError } from './errors.js';
-import { SUBJECT_TOKEN_ALGS } from './request.js';
 
 /** Settings of an {@link IdTokenVerifier}. */
 export interface IdTokenVerifierOptions {

@@ -12,7 +12,6 @@ import { ProxyError } from './errors.js';
 export const MAX_BODY_BYTES = 32 * 1024;
 
 // Re-exported for id-token-verifier.ts, which imports it from here; the platform rules define it.
-export { SUBJECT_TOKEN_ALGS } from '../platform/rules.js';
 
 /** Longest remaining life we accept in an ID token; CIS2 ID tokens live minutes to hours. */
 export const MAX_SUBJECT_LIFETIME_MS = 24 * 3600 * 1000;
