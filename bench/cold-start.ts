@@ -115,7 +115,13 @@ export interface IntColdStartResult {
 /** What the int-like cold start needs from the stand-ins. */
 export interface IntColdStartSetup {
   readonly caFile: string;
-  readonly endpoints: { kms: string; secretsManager: string; dynamodb: string; tokenUrl: string };
+  readonly endpoints: {
+    kms: string;
+    secretsManager: string;
+    dynamodb: string;
+    tokenUrl: string;
+    cis2Issuer: string;
+  };
   readonly aws: { keyId: string; secretId: string; tableName: string };
   /** One fresh CIS2 ID token per run, so that every first request is a miss. */
   readonly idTokens: readonly string[];
@@ -152,6 +158,7 @@ tls.connect = (options, ...rest) =>
     SIGNING_KEY_ID: setup.aws.keyId,
     SECRET_ID: setup.aws.secretId,
     CACHE_TABLE: setup.aws.tableName,
+    CIS2_ISSUER: setup.endpoints.cis2Issuer,
     AWS_REGION: 'eu-west-2',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',

@@ -37,6 +37,8 @@ export function intLikeConfig(endpoints: Endpoints, env: Record<string, string> 
     SIGNING_KEY_ID: BENCH_AWS.keyId,
     SECRET_ID: BENCH_AWS.secretId,
     CACHE_TABLE: BENCH_AWS.tableName,
+    // ID tokens are verified as in int, against the stand-in's CIS2 (int's own is not reachable here).
+    CIS2_ISSUER: endpoints.cis2Issuer,
     ...env,
   });
   return { ...config, profile: { ...config.profile, tokenUrl: endpoints.tokenUrl } };

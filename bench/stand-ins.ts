@@ -74,6 +74,8 @@ export interface Endpoints {
   readonly dynamodb: string;
   /** The emulator's token URL. */
   readonly tokenUrl: string;
+  /** The emulator's CIS2 issuer: the proxy verifies ID tokens against its discovery and JWKS. */
+  readonly cis2Issuer: string;
 }
 
 /** The running stand-ins, as the parent process sees them. */
@@ -267,6 +269,7 @@ async function startStandInsHere(input: StandInsInput) {
       secretsManager: await listen(secrets, secretsCounts, tls),
       dynamodb: dynamo.endpoint,
       tokenUrl: emulator.tokenUrl,
+      cis2Issuer: emulator.cis2Issuer,
     };
   }
   const admin = createHttpServer(async (req, res) => {
