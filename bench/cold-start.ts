@@ -159,6 +159,8 @@ tls.connect = (options, ...rest) =>
     SECRET_ID: setup.aws.secretId,
     CACHE_TABLE: setup.aws.tableName,
     CIS2_ISSUER: setup.endpoints.cis2Issuer,
+    NHS_BUDGET_PER_MINUTE: '100000',
+    NHS_BUDGET_CALLER_SHARE_PCT: '100',
     AWS_REGION: 'eu-west-2',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',

@@ -39,6 +39,10 @@ export function intLikeConfig(endpoints: Endpoints, env: Record<string, string> 
     CACHE_TABLE: BENCH_AWS.tableName,
     // ID tokens are verified as in int, against the stand-in's CIS2 (int's own is not reachable here).
     CIS2_ISSUER: endpoints.cis2Issuer,
+    // The budget stays in the path (its table counter is part of a miss's cost) but never sheds:
+    // the bench measures a miss, and NHS's real limit is not the stand-in's.
+    NHS_BUDGET_PER_MINUTE: '100000',
+    NHS_BUDGET_CALLER_SHARE_PCT: '100',
     ...env,
   });
   return { ...config, profile: { ...config.profile, tokenUrl: endpoints.tokenUrl } };
