@@ -9,7 +9,11 @@ import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { BodyTooLargeError, readBoundedText } from '../lambda/proxy/bounded-body.js';
 import type { ProxyErrorCode } from '../lambda/proxy/errors.js';
+
+/** Most of an answer the client reads; the proxy's are under 2 KiB. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 /** AWS credentials, or a function that resolves them (refreshing ones included). */
 export type CredentialsOption =
@@ -233,19 +237,20 @@ export class TokenProxyClient {
     // fetch sets Host itself, to the same url.host that was signed.
     const { host: _, ...headers } = signed.headers;
     const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
+    const either = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let response: Response;
     let text: string;
     try {
-      response = await this.fetch(url, {
-        method: 'POST',
-        headers,
-        body,
-        redirect: 'error',
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-      text = await response.text();
+      response = await this.fetch(url, { method: 'POST', headers, body, redirect: 'error', signal: either });
+      // Bounded: an answer is a few hundred bytes; anything huge is not the proxy's.
+      text = await readBoundedText(response, MAX_ANSWER_BYTES, either);
     } catch (cause) {
-      const reason = timeout.aborted ? 'did not answer in time' : 'could not be reached';
+      const reason =
+        cause instanceof BodyTooLargeError
+          ? `answered with a body over ${MAX_ANSWER_BYTES} bytes`
+          : timeout.aborted
+            ? 'did not answer in time'
+            : 'could not be reached';
       return new TokenProxyError(
         'network_error',
         `the token proxy ${reason}`,
@@ -302,8 +307,10 @@ function parseAnswer(
     );
   }
   if (isRecord(body) && 'message' in body) {
-    // API Gateway's own answer; its message is AWS's wording, never the caller's token.
-    const said = typeof body.message === 'string' ? body.message : 'no message';
+    // API Gateway's own answer. Only its first line is kept: a signature mismatch goes on to quote
+    // the canonical request it expected, security token header included (aws/aws-sdk-js#2372).
+    const said =
+      typeof body.message === 'string' ? (body.message.split('\n')[0] ?? '').slice(0, 200) : 'no message';
     const code =
       response.status === 403 ? 'access_denied' : response.status === 429 ? 'throttled' : 'gateway_error';
     const requestId = response.headers.get('x-amzn-requestid') ?? correlationId;

@@ -15,6 +15,7 @@ import { parseJsonObject } from '../platform/json.js';
 import { PLATFORM_ERRORS, URN } from '../platform/rules.js';
 import { signClientAssertion } from '../proxy/assertion.js';
 import type { PublicSigningJwk, Signer } from '../proxy/signer/signer.js';
+import { upstreamString } from '../proxy/token-endpoint/response.js';
 import type { AppCredentials } from '../proxy/token-endpoint/types.js';
 
 /**
@@ -94,8 +95,9 @@ export interface ProbeOptions {
   readonly timeoutMs?: number;
 }
 
-const stringOrNull = (value: unknown): string | null =>
-  typeof value === 'string' ? value.slice(0, 500) : null;
+/** NHS's text as the proxy passes it on: known platform strings as they are, echoes of the assertion scrubbed. */
+const scrubbed = (value: unknown, assertion: string): string | null =>
+  upstreamString(value, [assertion]) ?? null;
 
 /**
  * Sends one probe and classifies NHS's answer. The assertion is signed by
@@ -170,9 +172,9 @@ export async function probeClientAuth(options: ProbeOptions): Promise<ProbeVerdi
   const answer = {
     kid: signed.kid,
     status: response.status,
-    error: stringOrNull(body?.error),
-    error_description: stringOrNull(body?.error_description),
-    message_id: stringOrNull(body?.message_id),
+    error: scrubbed(body?.error, signed.assertion),
+    error_description: scrubbed(body?.error_description, signed.assertion),
+    message_id: scrubbed(body?.message_id, signed.assertion),
   };
   if (
     answer.status === PROBE_ACCEPTED_ANSWER.status &&

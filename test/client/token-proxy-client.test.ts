@@ -410,6 +410,37 @@ describe("TokenProxyClient and API Gateway's own answers", () => {
     expect(error.message).not.toContain('html');
   });
 
+  it("keeps only the first line of API Gateway's signature-mismatch message, which quotes the session token", async () => {
+    // Prepare: the shape of API Gateway's 403 (aws/aws-sdk-js#2372), with a session token in it
+    const message =
+      'The request signature we calculated does not match the signature you provided.\n\n' +
+      "The Canonical String for this request should have been\n'POST\n/v1/token\n\n" +
+      "x-amz-security-token:FwoGZXIvYXdzEXAMPLESESSIONTOKEN\n'";
+    answers.push({ status: 403, body: JSON.stringify({ message }) });
+    const { client } = clientOf(url);
+
+    // Act
+    const error = await rejection(client.getToken('id.token.here'));
+
+    // Assess
+    expect(error.error).toBe('access_denied');
+    expect(error.message).toContain('does not match the signature');
+    expect(`${error.message} ${String(error)} ${JSON.stringify(error)}`).not.toContain('EXAMPLESESSIONTOKEN');
+  });
+
+  it('reads at most 64 KiB of an answer, whatever is sent', async () => {
+    // Prepare
+    answers.push({ status: 502, body: 'x'.repeat(1024 * 1024) });
+    const { client } = clientOf(url);
+
+    // Act
+    const error = await rejection(client.getToken('id.token.here'));
+
+    // Assess
+    expect(error.error).toBe('network_error');
+    expect(error.message).toContain('over 65536 bytes');
+  });
+
   it('retries a stage-throttled 429 and then gets the token', async () => {
     // Prepare
     answers.push({ status: 429, body: '{"message":"Too Many Requests"}' });

@@ -104,7 +104,9 @@ export class TokenEndpointClient {
           grant === 'refresh_token' ? 'refresh' : 'exchange',
           callerKey(trace.caller),
         );
-        if (decision && !decision.allowed) throw shedByBudget(decision, trace);
+        // A retry the budget refuses ends the call with what NHS last said: an NHS outage under
+        // load must still count as NHS's failure, not as a caller over its share.
+        if (decision && !decision.allowed) throw last ?? shedByBudget(decision, trace);
         form = await buildForm(deadline);
         trace.attempts = attempt;
         trace.nhsCalls += 1;

@@ -43,9 +43,10 @@ export function processTokenResponse(
 ): AttemptOutcome {
   trace.upstreamStatus = answer.status;
   const body = parseJsonObject(answer.text);
-  const messageId = boundedString(body?.message_id);
-  if (messageId) trace.messageId = messageId;
   const sent = SECRET_FIELDS.map((name) => form[name]).filter((v): v is string => v !== undefined);
+  // An identifier, but still text from the other end: an echo of our form must not pass in it.
+  const messageId = upstreamString(body?.message_id, sent);
+  if (messageId) trace.messageId = messageId;
   const upstream: UpstreamDetail = {
     status: answer.status,
     error: upstreamString(body?.error, sent),
@@ -160,7 +161,7 @@ const ECHOED_SECRET =
  * anything else (an intermediary's page, an echo of our request) scrubbed of every value we sent
  * and of anything following a secret field's name, then cut to length.
  */
-function upstreamString(value: unknown, sent: readonly string[]): string | undefined {
+export function upstreamString(value: unknown, sent: readonly string[]): string | undefined {
   if (typeof value !== 'string') return undefined;
   if (KNOWN_PLATFORM_STRINGS.has(value)) return value;
   let text = value;
@@ -175,11 +176,6 @@ function upstreamString(value: unknown, sent: readonly string[]): string | undef
       text = text.split(spelling).join('[redacted]');
   }
   return text.replace(ECHOED_SECRET, '$1[redacted]').slice(0, MAX_UPSTREAM_STRING);
-}
-
-/** A string NHS sent, cut to a length fit for a log line (identifiers such as `message_id`). */
-function boundedString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value.slice(0, MAX_UPSTREAM_STRING) : undefined;
 }
 
 /** The platform sends numbers as strings (`"599"`); accept both, reject anything else. */

@@ -268,6 +268,34 @@ describe('probeClientAuth against the emulator', () => {
     });
   });
 
+  it('scrubs an echo of its own assertion from what NHS said, as the proxy does', async () => {
+    // Prepare: an intermediary that quotes the form it was sent
+    let assertion = '';
+    const echo: typeof fetch = async (_url, init) => {
+      assertion = new URLSearchParams(String(init?.body)).get('client_assertion') ?? '';
+      const quoted = `bad request: client_assertion=${assertion}`;
+      return Response.json(
+        { error: 'invalid_request', error_description: quoted, message_id: assertion },
+        { status: 400 },
+      );
+    };
+
+    // Act
+    const verdict = await probeClientAuth({
+      signer,
+      clock: systemClock,
+      credentials: staticCredentials({ apiKey: 'k', clientSecret: 's' }),
+      tokenUrl: emulator.tokenUrl,
+      jwks: publishedJwks([signer]),
+      fetch: echo,
+    });
+
+    // Assess
+    expect(assertion.length).toBeGreaterThan(100);
+    expect(JSON.stringify(verdict)).not.toContain(assertion.slice(0, 40));
+    expect(verdict).toMatchObject({ accepted: false, message_id: '[redacted]' });
+  });
+
   it('is unusable when the answer is not a platform error body', async () => {
     // Prepare
     const gateway: typeof fetch = async () => new Response('<html>bad gateway</html>', { status: 502 });

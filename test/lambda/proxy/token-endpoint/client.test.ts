@@ -245,6 +245,53 @@ describe('TokenEndpointClient retries', () => {
     expect(c.breaker.state).toBe('closed');
   });
 
+  it("ends with NHS's last error, not rate_limited, when the budget refuses a retry", async () => {
+    // Prepare: NHS answers 503; the budget allows the first call only
+    const forms: URLSearchParams[] = [];
+    const unavailable = () =>
+      new Response(JSON.stringify({ error: 'server_error', message_id: 'rrt-1' }), { status: 503 });
+    let calls = 0;
+    const budget = {
+      take: async () =>
+        calls++ === 0
+          ? ({ allowed: true } as const)
+          : ({ allowed: false, reason: 'budget', retryAfterMs: 30_000 } as const),
+    };
+    const c = client({ retry: roomy(3), budget, fetch: scriptedFetch([unavailable], forms) });
+
+    // Act
+    const error = await failure(c.exchange('id-token', newTrace('corr')));
+
+    // Assess: an NHS outage under load still counts as NHS's failure
+    expect(error).toMatchObject({ code: 'nhs_unavailable', messageId: 'rrt-1' });
+    expect(forms).toHaveLength(1);
+  });
+
+  it('scrubs an echo of what we sent from message_id as from the other strings', async () => {
+    // Prepare: an intermediary echoing our form in every field
+    const forms: URLSearchParams[] = [];
+    const echo = (init?: RequestInit) => String(init?.body);
+    const c = client({
+      retry: roomy(1),
+      fetch: async (_url, init) => {
+        forms.push(new URLSearchParams(String(init?.body)));
+        const sent = echo(init);
+        return new Response(JSON.stringify({ error: sent, error_description: sent, message_id: sent }), {
+          status: 400,
+        });
+      },
+    });
+
+    // Act
+    const error = await failure(c.exchange('id.token.sent-to-nhs', newTrace('corr')));
+
+    // Assess
+    const assertion = forms[0]?.get('client_assertion') as string;
+    expect(JSON.stringify(error)).not.toContain(assertion.slice(-40));
+    expect(String(error.messageId)).not.toContain(assertion.slice(0, 40));
+    expect(String(error.messageId)).toContain('[redacted]');
+  });
+
   it('refuses to follow redirects, so no credential is re-posted elsewhere', async () => {
     // Prepare: Node's fetch honours redirect: 'error' by rejecting; check we ask for it.
     const modes: RequestInit['redirect'][] = [];
