@@ -14,6 +14,7 @@ import type { Clock } from '../platform/clock.js';
 import { parseJsonObject } from '../platform/json.js';
 import { PLATFORM_ERRORS, URN } from '../platform/rules.js';
 import { signClientAssertion } from '../proxy/assertion.js';
+import { BodyTooLargeError, readBoundedText } from '../proxy/bounded-body.js';
 import type { PublicSigningJwk, Signer } from '../proxy/signer/signer.js';
 import { upstreamString } from '../proxy/token-endpoint/response.js';
 import type { AppCredentials } from '../proxy/token-endpoint/types.js';
@@ -138,6 +139,8 @@ export async function probeClientAuth(options: ProbeOptions): Promise<ProbeVerdi
   }
 
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+  // Held until the body is read, so it bounds the read too (and is not collected mid-request).
+  const signal = AbortSignal.timeout(timeoutMs);
   let response: Response;
   let text: string;
   try {
@@ -153,9 +156,13 @@ export async function probeClientAuth(options: ProbeOptions): Promise<ProbeVerdi
       }).toString(),
       // As the token client: a redirect would re-post the assertion wherever it points.
       redirect: 'error',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal,
     });
-    text = await readBounded(response, MAX_ANSWER_BYTES);
+    // Beyond the limit the answer is not a platform error body: judged as unparseable below.
+    text = await readBoundedText(response, MAX_ANSWER_BYTES, signal).catch((error: unknown) => {
+      if (error instanceof BodyTooLargeError) return '';
+      throw error;
+    });
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     throw new ProbeUnusableError(
@@ -216,25 +223,6 @@ export async function probeClientAuth(options: ProbeOptions): Promise<ProbeVerdi
     // The doctor is a courtesy (our JWKS may be unreadable); NHS's answer stands on its own.
   }
   return { accepted: false, ...answer, findings };
-}
-
-/** The body as text, cut off (and so unparseable) beyond `maxBytes`. */
-async function readBounded(response: Response, maxBytes: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      break;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function messageOf(error: unknown): string {
