@@ -1,12 +1,12 @@
 /**
  * What a probe signs with and authenticates as, built from the proxy's own configuration and
- * composition root ({@link buildSigners}), so the probe signs with exactly the keys, in the same
+ * composition root (`buildSigners`), so the probe signs with exactly the keys, in the same
  * order and with the same key checks, as the proxy it vouches for.
  */
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type AppOverrides, buildSigners, publishedJwks } from '../proxy/app.js';
+import type { AppOverrides } from '../proxy/app.js';
 import type { RuntimeConfig } from '../proxy/config.js';
-import { secretsManagerCredentials, staticCredentials } from '../proxy/credentials.js';
+import { buildCredentials } from '../proxy/credentials.js';
+import { buildSigners, publishedJwks } from '../proxy/signer/setup.js';
 import type { PublicSigningJwk, Signer } from '../proxy/signer/signer.js';
 import type { AppCredentials } from '../proxy/token-endpoint/types.js';
 
@@ -39,12 +39,5 @@ export async function buildProbeSetup(
   const { published } = await buildSigners(config, overrides);
   const keyIds = config.signing.kind === 'kms' ? config.signing.publishedKeyIds : [config.signing.keyFile];
   const keys = published.map((signer, i) => ({ keyId: keyIds[i] ?? 'local', signer, signing: i === 0 }));
-  const credentials =
-    config.credentials.kind === 'static'
-      ? staticCredentials(config.credentials)
-      : secretsManagerCredentials(
-          overrides.secretsManager ?? new SecretsManagerClient({}),
-          config.credentials.secretId,
-        );
-  return { keys, jwks: publishedJwks(published), credentials };
+  return { keys, jwks: publishedJwks(published), credentials: buildCredentials(config, overrides) };
 }

@@ -5,11 +5,11 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { CachingTokenService, createCacheDynamoClient, DynamoTier, MemoryTier } from './cache/index.js';
 import type { RuntimeConfig } from './config.js';
-import { secretsManagerCredentials, staticCredentials } from './credentials.js';
+import { buildCredentials } from './credentials.js';
 import { createHandler, type Handler } from './handler.js';
 import { IdTokenVerifier } from './id-token-verifier.js';
 import { DynamoBudget, MemoryBudget, type NhsBudget } from './nhs-budget.js';
@@ -49,14 +49,6 @@ export interface App {
   readonly tokens: TokenService;
   readonly jwks: () => Promise<readonly PublicSigningJwk[]>;
   readonly telemetry: Telemetry;
-}
-
-function buildCredentials(config: RuntimeConfig, overrides: AppOverrides): () => Promise<AppCredentials> {
-  if (config.credentials.kind === 'static') return staticCredentials(config.credentials);
-  return secretsManagerCredentials(
-    overrides.secretsManager ?? new SecretsManagerClient({}),
-    config.credentials.secretId,
-  );
 }
 
 /**

@@ -1,5 +1,6 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SECRET_PLACEHOLDER } from '../names.js';
+import type { RuntimeConfig } from './config.js';
 import { ProxyError, withTimeout } from './errors.js';
 import type { AppCredentials } from './token-endpoint/types.js';
 
@@ -106,4 +107,19 @@ export function secretsManagerCredentials(
 export function staticCredentials(credentials: AppCredentials): () => Promise<AppCredentials> {
   const value = Promise.resolve(credentials);
   return () => value;
+}
+
+/**
+ * The app's NHS credentials as configured: the Secrets Manager secret (with `secretsManager` or a
+ * default client), or the static local ones. The proxy and the probe both take theirs from here.
+ */
+export function buildCredentials(
+  config: Pick<RuntimeConfig, 'credentials'>,
+  overrides: { readonly secretsManager?: SecretsManagerClient } = {},
+): () => Promise<AppCredentials> {
+  if (config.credentials.kind === 'static') return staticCredentials(config.credentials);
+  return secretsManagerCredentials(
+    overrides.secretsManager ?? new SecretsManagerClient({}),
+    config.credentials.secretId,
+  );
 }
