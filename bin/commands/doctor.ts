@@ -11,6 +11,7 @@ import {
   TARGET_ENVIRONMENTS,
   tokenUrlOf,
 } from '../../lambda/doctor/index.js';
+import { isoTimeMs } from '../../lambda/doctor/input.js';
 import type { Command, CommandIo } from '../cli.js';
 
 /** Exit codes: the platform would accept, would reject, or the input could not be used. */
@@ -121,9 +122,8 @@ async function readJwksInput(values: DoctorOptions): Promise<string | undefined>
 
 function parseAt(at: string | undefined): number | undefined {
   if (at === undefined) return undefined;
-  // Date.parse also takes loose formats; an ISO-8601 date-time starts with YYYY-MM-DD.
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(at) ? Date.parse(at) : Number.NaN;
-  if (Number.isNaN(ms))
+  const ms = isoTimeMs(at);
+  if (ms === undefined)
     throw new UnusableInput(`--at "${at}" is not an ISO-8601 time, e.g. 2026-11-28T10:00:00Z.`);
   return ms;
 }

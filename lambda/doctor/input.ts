@@ -110,3 +110,13 @@ export function normaliseInput(pasted: string): NormalisedInput {
   if (text === '') findings.push(finding('ASSERTION_MISSING', 'There is no assertion in the input.'));
   return { assertion: text, findings, clientAssertionType };
 }
+
+/**
+ * The moment an ISO-8601 date-time names, in ms, or `undefined` when `text` is not one.
+ * `Date.parse` also takes loose formats; an ISO-8601 date-time starts with YYYY-MM-DD. The CLI's
+ * `--at` and the doctor page's "judge at" both read it so.
+ */
+export function isoTimeMs(text: string): number | undefined {
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}

@@ -15,7 +15,7 @@ import {
   TARGET_ENVIRONMENTS,
   tokenUrlOf,
 } from '../../../lambda/doctor/index.js';
-import { normaliseInput } from '../../../lambda/doctor/input.js';
+import { isoTimeMs, normaliseInput } from '../../../lambda/doctor/input.js';
 import { analyseStructure, type OffendingChar } from '../../../lambda/doctor/structure.js';
 import { decodeJws } from '../../../lambda/platform/jws.js';
 
@@ -41,8 +41,8 @@ const field = (id: string): string | undefined => byId<HTMLInputElement>(id).val
 /** The judge-at time: empty is now; otherwise an ISO-8601 date-time, as the CLI's `--at`. */
 function judgeAt(text: string | undefined): number | undefined {
   if (text === undefined || text.toLowerCase() === 'now') return undefined;
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(ms)) throw new Error(`"${text}" is not an ISO-8601 time, e.g. 2026-11-28T10:00:00Z.`);
+  const ms = isoTimeMs(text);
+  if (ms === undefined) throw new Error(`"${text}" is not an ISO-8601 time, e.g. 2026-11-28T10:00:00Z.`);
   return ms;
 }
 
